@@ -1,0 +1,20 @@
+"""cstbox-export: gets sensor data off CSTBox gateways."""
+
+from setuptools import setup, find_namespace_packages
+
+setup(
+    name='cstbox-export',
+    version='1.0.0',
+    description='CSTBox events export: windows, formats, uploads and a crash-safe backlog',
+    author='CSTBox export team',
+    license='LGPL-3.0-or-later',
+    python_requires='>=3.11',
+    packages=find_namespace_packages(include=['pycstbox.*']),
+    entry_points={
+        'console_scripts': [
+            'cbx-export = pycstbox.export.cli:main',
+            'cbx-exportd = pycstbox.export.daemon:main',
+            'cbx-evtdb = pycstbox.evtdb.cli:main',
+        ],
+    },
+)
