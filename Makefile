@@ -5,8 +5,8 @@ export PYTHONPATH := $(CURDIR)
 .PHONY: test deps deb bench demo
 
 # The test command (README, CI): installs missing Debian packages, then runs the suite.
-test: deps
-	$(PYTHON) -m pytest -q -p no:cacheprovider tests
+test:
+	sh .ci/test
 
 deps:
 	sh .ci/install-deps
