@@ -1,0 +1,129 @@
+"""Where a job's file is staged before its upload: RAM first, flash only when needed.
+
+A job writes its file into the runtime directory (``/run/cstbox-export``, a
+tmpfs: no flash wear).  When the file grows past ``limit`` bytes it moves to
+``state_dir/spool/<job>/`` on flash and goes on growing there (a gateway has
+little RAM).  When the upload fails, :meth:`Artifact.persist` moves it to the
+spool too, so that the retry at the next slot does not depend on the event
+store still holding the events.  A successful upload removes it.
+"""
+
+import os
+
+from .atomic import fsync_dir
+
+#: bytes kept in the runtime directory before moving to flash
+DEFAULT_LIMIT = 32 * 1024 * 1024
+
+
+class _SpillingFile:
+    """A binary file object that moves from ``fast`` to ``slow`` past ``limit`` bytes."""
+
+    def __init__(self, fast, slow, limit):
+        self.path = fast
+        self._slow = slow
+        self._limit = limit
+        self._f = open(fast, 'wb')
+        self._size = 0
+
+    def write(self, data):
+        self._size += len(data)
+        if self._size > self._limit and self.path != self._slow:
+            self._f.flush()
+            self._f.close()
+            os.makedirs(os.path.dirname(self._slow), exist_ok=True)
+            with open(self.path, 'rb') as src, open(self._slow, 'wb') as dst:
+                while True:
+                    chunk = src.read(1 << 20)
+                    if not chunk:
+                        break
+                    dst.write(chunk)
+            os.unlink(self.path)
+            self.path = self._slow
+            self._f = open(self.path, 'ab')
+        return self._f.write(data)
+
+    def flush(self):
+        self._f.flush()
+
+    def tell(self):
+        return self._size
+
+    def writable(self):
+        return True
+
+    def close(self):
+        self._f.close()
+
+
+class Artifact:
+    """The staged file of one job window (see module docstring)."""
+
+    def __init__(self, runtime_dir, spool_dir, name, limit=DEFAULT_LIMIT):
+        self.name = name
+        self.fast = os.path.join(runtime_dir, name)
+        self.slow = os.path.join(spool_dir, name)
+        self.limit = limit
+        self.path = None
+
+    @property
+    def persisted(self):
+        return self.path == self.slow
+
+    def open(self):
+        """A writable binary file object for the job's output (starts in the runtime dir)."""
+        try:
+            os.makedirs(os.path.dirname(self.fast), exist_ok=True)
+            f = _SpillingFile(self.fast, self.slow, self.limit)
+        except OSError:
+            # no usable runtime directory: write to flash directly
+            os.makedirs(os.path.dirname(self.slow), exist_ok=True)
+            f = _SpillingFile(self.slow, self.slow, self.limit)
+        self._file = f
+        return f
+
+    def finish(self):
+        """Close the output; ``path`` is then the file to upload."""
+        self._file.close()
+        self.path = self._file.path
+        if self.path == self.slow:
+            self._sync()
+
+    def persist(self):
+        """Make sure the file is on flash (for a retry at the next slot). Returns its path."""
+        if self.path is None or self.path == self.slow:
+            return self.path
+        os.makedirs(os.path.dirname(self.slow), exist_ok=True)
+        try:
+            os.replace(self.path, self.slow)
+        except OSError:             # runtime dir on another filesystem
+            tmp = self.slow + '.part'
+            with open(self.path, 'rb') as src, open(tmp, 'wb') as dst:
+                while True:
+                    chunk = src.read(1 << 20)
+                    if not chunk:
+                        break
+                    dst.write(chunk)
+            os.replace(tmp, self.slow)
+            os.unlink(self.path)
+        self.path = self.slow
+        self._sync()
+        return self.path
+
+    def _sync(self):
+        fd = os.open(self.slow, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        fsync_dir(os.path.dirname(self.slow))
+
+    def discard(self):
+        """Remove the staged file wherever it is."""
+        for p in {self.fast, self.slow, self.path}:
+            if p:
+                try:
+                    os.unlink(p)
+                except FileNotFoundError:
+                    pass
+        self.path = None

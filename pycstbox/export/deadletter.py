@@ -1,0 +1,102 @@
+"""Dead letters: jobs and files that need a person, in ``state_dir/failed/<group>/``.
+
+A dead letter is the job's entry (``<id>.json``, a backlog entry as is) or an
+outbox file, plus ``<id>.error``: a text saying what failed, when, and the
+receiver's answer.  ``requeue`` (``take``) gives it back to the backlog.
+"""
+
+import datetime
+import logging
+import os
+from typing import NamedTuple
+
+from .atomic import fsync_dir, write_atomic
+
+log = logging.getLogger(__name__)
+
+
+class DeadLetter(NamedTuple):
+    group: str
+    name: str
+    path: str
+    error_text: str
+    when: datetime.datetime
+
+
+class DeadLetters:
+    """The ``failed/`` tree of a state directory."""
+
+    def __init__(self, state_dir):
+        self.root = os.path.join(state_dir, 'failed')
+
+    def _dir(self, group):
+        return os.path.join(self.root, group)
+
+    def add_file(self, group, src, name, reason, now):
+        """Move the file ``src`` in as ``name`` with its ``.error`` text. Returns the new path."""
+        d = self._dir(group)
+        os.makedirs(d, exist_ok=True)
+        dest = os.path.join(d, name)
+        write_atomic(dest + '.error', _error_text(reason, now), skip_unchanged=False)
+        os.replace(src, dest)
+        fsync_dir(d)
+        fsync_dir(os.path.dirname(src) or '.')
+        log.error('dead letter %s/%s: %s', group, name, reason)
+        return dest
+
+    def add_data(self, group, name, data, reason, now):
+        """Write ``data`` as the dead letter ``name`` with its ``.error`` text."""
+        d = self._dir(group)
+        os.makedirs(d, exist_ok=True)
+        dest = os.path.join(d, name)
+        write_atomic(dest, data)
+        write_atomic(dest + '.error', _error_text(reason, now), skip_unchanged=False)
+        log.error('dead letter %s/%s: %s', group, name, reason)
+        return dest
+
+    def list(self, group=None):
+        """Every dead letter (of one group), sorted by group then name."""
+        groups = [group] if group else _listdir(self.root)
+        out = []
+        for g in groups:
+            d = self._dir(g)
+            for n in _listdir(d):
+                if n.endswith('.error') or n.startswith('.'):
+                    continue
+                p = os.path.join(d, n)
+                if not os.path.isfile(p):
+                    continue
+                try:
+                    with open(p + '.error', encoding='utf-8', errors='replace') as f:
+                        text = f.read().strip()
+                except OSError:
+                    text = '(no .error file)'
+                when = datetime.datetime.fromtimestamp(os.stat(p).st_mtime, datetime.timezone.utc)
+                out.append(DeadLetter(g, n, p, text, when))
+        return out
+
+    def take(self, group, name, dest):
+        """Move dead letter ``name`` to ``dest`` and drop its ``.error``. KeyError if absent."""
+        src = os.path.join(self._dir(group), name)
+        if os.path.basename(name) != name or not os.path.isfile(src):
+            raise KeyError('%s/%s' % (group, name))
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        os.replace(src, dest)
+        fsync_dir(os.path.dirname(dest))
+        try:
+            os.unlink(src + '.error')
+        except FileNotFoundError:
+            pass
+        fsync_dir(self._dir(group))
+
+
+def _error_text(reason, now):
+    return '%s\n%s\n' % (now.astimezone(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'),
+                         reason)
+
+
+def _listdir(d):
+    try:
+        return sorted(os.listdir(d))
+    except (FileNotFoundError, NotADirectoryError):
+        return []

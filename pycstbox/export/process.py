@@ -1,0 +1,407 @@
+"""The export process: due windows -> backlog -> run the backlog, oldest first.
+
+One ``run``:
+
+1. takes ``state_dir/lock`` (non-blocking: a concurrent run exits with ``LockError``);
+2. for each job, puts every due window after its watermark in the backlog
+   (``backlog/<job>/<jobid>.json``, durable), *then* advances the watermark;
+   windows older than ``max_age`` go straight to the dead letters;
+3. runs every pending entry of the selected jobs, oldest window first:
+   success -> entry deleted (only now); temporary failure -> entry kept (with
+   the file on flash when it was made) and the other entries of the same
+   target skipped for this run; event store down -> the entries that need it
+   are skipped; permanent failure -> dead-lettered with the reason.
+
+The clock is passed in (``now``); the event store and the transports come from
+factories, so tests hand in their own.  Nothing here retries or sleeps beyond
+the seed job's immediate attempts.
+"""
+
+import datetime
+import heapq
+import logging
+import os
+import time
+from typing import NamedTuple
+
+from .backlog import Backlog
+from .deadletter import DeadLetters
+from .errors import ExportError
+from .job import EventsExportJob
+from .lock import RunLock
+from .state import JobState
+from .window import SANE_CLOCK, due_windows, next_due_time
+from .windowjob import WindowJob
+
+log = logging.getLogger(__name__)
+UTC = datetime.timezone.utc
+DEFAULT_RUNTIME_DIR = '/run/cstbox-export'
+
+
+def default_source_factory(store):
+    from pycstbox.evtdb.client import EventStoreClient
+    return EventStoreClient(address=store.address, channel=store.channel, timeout=store.timeout)
+
+
+def default_transport_factory(target, site):
+    from . import transports
+    return transports.create(target, site=site)
+
+
+class RunReport(NamedTuple):
+    enqueued: int = 0
+    delivered: int = 0
+    empty: int = 0
+    failed: int = 0
+    dead_lettered: int = 0
+    skipped: int = 0
+    pending: int = 0
+    problems: tuple = ()
+    lines: tuple = ()
+
+    @property
+    def ok(self):
+        return not (self.failed or self.dead_lettered or self.problems)
+
+    @property
+    def exit_code(self):
+        return 0 if self.ok else 1
+
+
+def entry_parms(job, window, now):
+    return {'job': job, 'start': window.start, 'end': window.end, 'created': now,
+            'attempts': 0}
+
+
+class ExportProcess:
+    """Runs the configured jobs (see module docstring)."""
+
+    def __init__(self, config, *, source_factory=None, transport_factory=None,
+                 runtime_dir=None, sleep=time.sleep, spill_limit=None):
+        self.config = config
+        self.state_dir = config.state_dir
+        self.runtime_dir = runtime_dir or getattr(config, 'runtime_dir', DEFAULT_RUNTIME_DIR)
+        self._source_factory = source_factory or default_source_factory
+        self._transport_factory = transport_factory or default_transport_factory
+        self._sleep = sleep
+        self._spill_limit = spill_limit
+        self.dead = DeadLetters(self.state_dir)
+
+    # -- paths and helpers -------------------------------------------------------
+
+    @property
+    def backlog_root(self):
+        return os.path.join(self.state_dir, 'backlog')
+
+    def spool_dir(self, job):
+        return os.path.join(self.state_dir, 'spool', job)
+
+    def backlog(self, job):
+        return Backlog(job, root=self.backlog_root)
+
+    def select(self, names=None):
+        jobs = self.config.jobs
+        if not names:
+            return [j for j in jobs.values() if j.enabled]
+        unknown = [n for n in names if n not in jobs]
+        if unknown:
+            raise ExportError('unknown job %s (configured: %s)'
+                              % (', '.join(unknown), ', '.join(sorted(jobs)) or 'none'))
+        return [jobs[n] for n in names]
+
+    # -- enqueue -------------------------------------------------------------------
+
+    def due(self, job, state, now):
+        """Windows of ``job`` due at ``now`` after its watermark."""
+        return due_windows(job.period, job.delay, self.config.tz, now=now,
+                           watermark=state.watermark, start_date=job.start)
+
+    def enqueue(self, job, now, problems):
+        """Put the due windows of ``job`` in its backlog; returns (enqueued, dead-lettered)."""
+        if now < SANE_CLOCK:
+            msg = ('clock is at %s, before 2020: the real-time clock lost the time; no window '
+                   'is created until the clock is set (check NTP)' % now.isoformat())
+            log.error('job %s: %s', job.name, msg)
+            problems.append(msg)
+            return 0, 0
+        state = JobState(self.state_dir, job.name)
+        if state.problem:
+            problems.append(state.problem)
+        if state.watermark and state.watermark > now + job.period:
+            log.warning('job %s: watermark %s is after the clock %s (clock went back?): '
+                        'nothing new is created', job.name, state.watermark, now)
+        windows = self.due(job, state, now)
+        if not windows:
+            return 0, 0
+        b = self.backlog(job.name)
+        oldest_allowed = now - job.max_age
+        n = dead = 0
+        for w in windows:
+            jobid = EventsExportJob.make_jobid(w.start)
+            parms = entry_parms(job.name, w, now)
+            if w.end < oldest_allowed:
+                self.dead.add_data(job.name, jobid + '.json', _entry_json(jobid, parms),
+                                   'window %s is older than max_age (%s): not exported; '
+                                   '"cbx-export backlog requeue %s %s" to export it anyway'
+                                   % (w, job.max_age, job.name, jobid), now)
+                dead += 1
+                continue
+            if jobid not in b:
+                b[jobid] = parms
+                n += 1
+        state.watermark = windows[-1].end
+        state.save()
+        if n:
+            log.info('job %s: %d window(s) queued, %s .. %s', job.name, n, windows[0].start,
+                     windows[-1].end)
+        return n, dead
+
+    # -- run -----------------------------------------------------------------------
+
+    def run(self, jobs=None, *, now, dry_run=False, enqueue=True, only=None):
+        """Enqueue due windows then run the pending entries; returns a :class:`RunReport`.
+
+        :param only: optional (job name, job id) to run a single pending entry
+        :raises LockError: when another run holds the lock
+        """
+        selected = self.select(jobs)
+        if dry_run:
+            return self._dry_run(selected, now)
+        with RunLock(self.state_dir):
+            return self._run_locked(selected, now, enqueue, only)
+
+    def _run_locked(self, selected, now, enqueue, only):
+        problems = []
+        enq = dead = 0
+        if enqueue:
+            for job in selected:
+                try:
+                    a, d = self.enqueue(job, now, problems)
+                except (OSError, ExportError) as exc:
+                    msg = 'job %s: cannot queue new windows: %s' % (job.name, exc)
+                    log.error('%s', msg)
+                    problems.append(msg)
+                    continue
+                enq += a
+                dead += d
+        runner = _Runner(self, now)
+        try:
+            for job, jobid in self._pending(selected, only):
+                runner.run_one(job, jobid)
+        finally:
+            runner.close()
+        problems.extend(runner.problems)
+        pending = sum(len(self.backlog(j.name)) for j in selected)
+        return RunReport(enq, runner.delivered, runner.empty, runner.failed,
+                         dead + runner.dead, runner.skipped, pending, tuple(problems))
+
+    def _pending(self, selected, only):
+        """(job, jobid) of every pending entry, oldest window first, across jobs."""
+        streams = []
+        for job in selected:
+            ids = self.backlog(job.name).keys()
+            if only:
+                ids = [i for i in ids if (job.name, i) == only]
+            streams.append(((jid, job.name, job) for jid in ids))
+        for jid, _, job in heapq.merge(*streams, key=lambda x: (x[0], x[1])):
+            yield job, jid
+
+    def _dry_run(self, selected, now):
+        lines = []
+        for job in selected:
+            state = JobState.__new__(JobState)
+            state.path = os.path.join(self.state_dir, 'state', job.name + '.json')
+            state.job, state.problem = job.name, None
+            state._doc = _read_json(state.path)
+            windows = self.due(job, state, now) if now >= SANE_CLOCK else []
+            ids = sorted(n[:-5] for n in _listdir(os.path.join(self.backlog_root, job.name))
+                         if n.endswith('.json') and not n.startswith('.'))
+            for w in windows:
+                lines.append('%s: would queue window %s' % (job.name, w))
+            for jid in ids:
+                lines.append('%s: would export and upload pending job %s to target %s'
+                             % (job.name, jid, job.target))
+            for w in windows:
+                if EventsExportJob.make_jobid(w.start) not in ids:
+                    lines.append('%s: would export and upload window %s to target %s'
+                                 % (job.name, w, job.target))
+        return RunReport(lines=tuple(lines))
+
+    # -- scheduling ----------------------------------------------------------------
+
+    def next_due(self, *, now, jobs=None):
+        """The earliest time at which a window of the selected jobs becomes due."""
+        best = None
+        for job in self.select(jobs):
+            state = JobState(self.state_dir, job.name)
+            t = next_due_time(job.period, job.delay, self.config.tz, now=now,
+                              watermark=state.watermark)
+            if best is None or t < best:
+                best = t
+        return best
+
+
+class _Runner:
+    """Runs pending entries one by one, sharing the store client and transports."""
+
+    def __init__(self, process, now):
+        self.p = process
+        self.now = now
+        self.delivered = self.empty = self.failed = self.dead = self.skipped = 0
+        self.problems = []
+        self._client = None
+        self._flushed = False
+        self._transports = {}
+        self._bad_targets = {}
+        self._store_down = None
+        self._states = {}
+
+    def state(self, job):
+        if job not in self._states:
+            self._states[job] = JobState(self.p.state_dir, job)
+        return self._states[job]
+
+    def source(self):
+        if self._client is None:
+            store = self.p.config.eventstore
+            self._client = self.p._source_factory(store)
+        if not self._flushed and self.p.config.eventstore.flush:
+            self._client.flush()
+            self._flushed = True
+        return self._client
+
+    def transport(self, target):
+        if target not in self._transports:
+            cfg = self.p.config.targets[target]
+            self._transports[target] = self.p._transport_factory(cfg, self.p.config.site)
+        return self._transports[target]
+
+    def run_one(self, job, jobid):
+        b = self.p.backlog(job.name)
+        try:
+            parms = b[jobid]
+        except KeyError:
+            self.problems.append('job %s: backlog entry %s was unreadable and was moved to %s'
+                                 % (job.name, jobid, os.path.join(b.location, 'corrupt')))
+            return
+        if job.target in self._bad_targets:
+            self.skipped += 1
+            return
+        if self._store_down and not parms.get('artifact'):
+            self.skipped += 1
+            return
+        state = self.state(job.name)
+        w = '%s..%s' % (parms['start'].strftime('%Y-%m-%dT%H:%M:%SZ'),
+                        parms['end'].strftime('%Y-%m-%dT%H:%M:%SZ'))
+        if parms['end'] < self.now - job.max_age and parms.get('attempts', 0) > 0:
+            self._dead_letter(b, job, jobid, parms, None,
+                              'window %s stayed pending longer than max_age (%s); last error: %s'
+                              % (w, job.max_age, (state.last_error or {}).get('message')))
+            return
+        wj = WindowJob(job, jobid, parms, site=self.p.config.site, source=self.source,
+                       transport=lambda: self.transport(job.target),
+                       runtime_dir=os.path.join(self.p.runtime_dir, 'staging', job.name),
+                       spool_dir=self.p.spool_dir(job.name), spill_limit=self.p._spill_limit)
+        wj._sleep = self.p._sleep
+        code = wj.run(max_try=job.max_try, retry_delay=job.retry_delay)
+        if code == 0:
+            del b[jobid]
+            wj.artifact.discard()
+            if wj.count:
+                self.delivered += 1
+                state.record_success(jobid, self.now, wj.count, wj.upload_name)
+                log.info('job %s: window %s delivered to %s as %s (%d events)', job.name, w,
+                         job.target, wj.upload_name, wj.count)
+            else:
+                self.empty += 1
+                state.record_success(jobid, self.now, 0, None)
+            self._save(state)
+            return
+        err = wj.last_error
+        message = '%s: %s' % (wj.error_text(code), err)
+        temporary = getattr(err, 'temporary', True)
+        if temporary:
+            self.failed += 1
+            parms = dict(parms, attempts=parms.get('attempts', 0) + 1)
+            if wj.artifact.path and wj.count:
+                try:
+                    wj.artifact.persist()
+                    parms['artifact'] = wj.artifact.name
+                    parms['events'] = wj.count
+                except OSError as exc:
+                    log.error('job %s: cannot keep the file of %s for the retry: %s', job.name,
+                              jobid, exc)
+                    wj.artifact.discard()
+            try:
+                b[jobid] = parms
+            except ExportError as exc:
+                log.error('job %s: %s', job.name, exc)
+            if wj.store_failed:
+                self._store_down = message
+            elif wj.send_failed:
+                self._bad_targets[job.target] = message
+            log.warning('job %s: window %s stays pending (attempt %d): %s', job.name, w,
+                        parms['attempts'], message)
+            state.record_error(jobid, self.now, message, True)
+            self._save(state)
+        else:
+            self._dead_letter(b, job, jobid, parms, wj, message)
+
+    def _dead_letter(self, b, job, jobid, parms, wj, message):
+        self.dead += 1
+        if wj is not None and wj.artifact.path and os.path.exists(wj.artifact.path):
+            wj.artifact.persist()
+            self.p.dead.add_file(job.name, wj.artifact.path, wj.artifact.name, message,
+                                 self.now)
+        self.p.dead.add_data(job.name, jobid + '.json', _entry_json(jobid, parms),
+                             '%s\ntarget: %s\nwhat to do: fix the cause, then '
+                             '"cbx-export backlog requeue %s %s"'
+                             % (message, job.target, job.name, jobid), self.now)
+        del b[jobid]
+        state = self.state(job.name)
+        state.record_error(jobid, self.now, message, False)
+        self._save(state)
+
+    def _save(self, state):
+        try:
+            state.save()
+        except OSError as exc:
+            msg = 'job %s: cannot write its state file: %s' % (state.job, exc)
+            log.error('%s', msg)
+            self.problems.append(msg)
+
+    def close(self):
+        for t in self._transports.values():
+            try:
+                t.close()
+            except Exception:  # noqa: BLE001
+                log.debug('closing a transport failed', exc_info=True)
+        if self._client is not None:
+            try:
+                self._client.close()
+            except Exception:  # noqa: BLE001
+                log.debug('closing the event store client failed', exc_info=True)
+
+
+def _entry_json(jobid, parms):
+    import json
+    from .backlog import ENTRY_FORMAT, encode_value
+    return json.dumps({'format': ENTRY_FORMAT, 'job_id': jobid, 'parms': encode_value(parms)},
+                      sort_keys=True) + '\n'
+
+
+def _read_json(path):
+    import json
+    try:
+        with open(path, 'rb') as f:
+            doc = json.loads(f.read())
+        return doc if isinstance(doc, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _listdir(d):
+    try:
+        return os.listdir(d)
+    except OSError:
+        return []

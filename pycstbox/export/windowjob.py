@@ -1,0 +1,93 @@
+"""The concrete export job: one window of one configured job, from the store to the target.
+
+``WindowJob`` is an :class:`EventsExportJob`: ``export_events`` streams the
+window from the event store through the format into an :class:`Artifact`
+(or reuses the artifact a previous failed attempt kept on flash), and
+``send_data`` hands it to the transport under its stable name with its
+idempotency key.  It does no retry of its own beyond the seed ``run()``.
+"""
+
+import datetime
+import os
+
+from .artifact import Artifact
+from .errors import EventStoreError, ExportError
+from .job import EventsExportJob
+
+UTC = datetime.timezone.utc
+
+
+def upload_name(site, job, start, end, ext):
+    """``{site}_{job}_{start}_{end}.{ext}`` with UTC ``%Y%m%dT%H%M%SZ`` stamps (contract)."""
+    fmt = '%Y%m%dT%H%M%SZ'
+    return '%s_%s_%s_%s.%s' % (site, job, start.astimezone(UTC).strftime(fmt),
+                               end.astimezone(UTC).strftime(fmt), ext)
+
+
+class WindowJob(EventsExportJob):
+    """Export the window ``[parms['start'], parms['end'])`` of job ``jobcfg``."""
+
+    def __init__(self, jobcfg, jobid, parms, *, site, source, transport, runtime_dir,
+                 spool_dir, logger=None, spill_limit=None):
+        super().__init__(jobcfg.name, jobid, parms, logger)
+        from . import formats
+        self.cfg = jobcfg
+        self.site = site
+        self._source = source            # callable returning the event store client
+        self._transport = transport      # callable returning the transport
+        self.start = parms['start']
+        self.end = parms['end']
+        ext = formats.extension(jobcfg.format, jobcfg.compress)
+        self.upload_name = upload_name(site, jobcfg.name, self.start, self.end, ext)
+        kw = {'limit': spill_limit} if spill_limit else {}
+        self.artifact = Artifact(runtime_dir, spool_dir, '%s.%s' % (jobid, ext), **kw)
+        self.count = None
+        self.store_failed = False
+        self.send_failed = False
+
+    def _format_parms(self):
+        return '%s..%s' % (self.start.isoformat(), self.end.isoformat())
+
+    @property
+    def idempotency_key(self):
+        return '%s-%s-%s' % (self.site, self.cfg.name, self.job_id)
+
+    def export_events(self):
+        kept = self.parms.get('artifact')
+        if kept and os.path.isfile(self.artifact.slow):
+            self.artifact.path = self.artifact.slow
+            self.count = int(self.parms.get('events') or 1)
+            self.log.info('%s:%s: reusing the file kept from a previous attempt (%d events)',
+                          self.name, self.job_id, self.count)
+            return self.count
+        from .extract import extract
+        try:
+            client = self._source()
+            events = client.events(self.start, self.end, self.cfg.var_types, self.cfg.var_names)
+            out = self.artifact.open()
+            try:
+                self.count = extract(events, self.cfg.format, out, self.cfg.compress,
+                                     tmpdir=os.path.dirname(self.artifact.path or out.path))
+            finally:
+                self.artifact.finish()
+        except EventStoreError:
+            self.store_failed = True
+            raise
+        except OSError as exc:
+            raise ExportError('cannot write the export file %s: %s (is the disk full?)'
+                              % (self.artifact.name, exc.strerror or exc)) from exc
+        return self.count
+
+    def send_data(self):
+        try:
+            self._transport().send(self.artifact.path, self.upload_name, job=self.cfg.name,
+                                   key=self.idempotency_key)
+        except ExportError:
+            self.send_failed = True
+            raise
+
+    def cleanup(self, error=None):
+        if error is None:
+            self.artifact.discard()
+        elif self.store_failed or not self.count:
+            self.artifact.discard()
