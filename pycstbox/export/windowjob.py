@@ -46,7 +46,7 @@ class WindowJob(EventsExportJob):
         self.send_failed = False
 
     def _format_parms(self):
-        return '%s..%s' % (self.start.isoformat(), self.end.isoformat())
+        return '%s..%s' % (self.parms['start'].isoformat(), self.parms['end'].isoformat())
 
     @property
     def idempotency_key(self):
