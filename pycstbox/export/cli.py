@@ -1,0 +1,188 @@
+"""``cbx-export``: the command line of cstbox-export (DESIGN section 5).
+
+Each command is a function ``f(args) -> exit code`` in :data:`COMMANDS`, keyed by
+its name (``'backlog list'`` for sub-commands): adding one is writing the
+function and its parser.  Exit codes: 0 done, 1 a job/the export failed,
+2 usage or configuration error (one line, no traceback), 3 lock held.
+Heavy modules (config, formats, D-Bus client) are imported inside the commands,
+so ``cbx-export --help`` starts fast.
+"""
+
+import argparse
+import os
+import sys
+
+PROG = 'cbx-export'
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
+LOG_LEVELS = ('DEBUG', 'INFO', 'WARN', 'WARNING', 'ERROR', 'CRITICAL')
+FORMATS = ('csv', 'tsv', 'excel-csv', 'jsonl', 'dwh-zip')   # = formats.names(), kept here: fast --help
+
+
+def _common(parser, suppress):
+    """-c/-L/--debug, accepted before and after the command."""
+    default = (lambda value: argparse.SUPPRESS) if suppress else (lambda value: value)
+    parser.add_argument('-c', '--config', metavar='CONFIG', default=default(None),
+                        help='configuration file (default: $CBX_EXPORT_CONFIG or '
+                             '/etc/cstbox/export.toml; a relative name is also looked '
+                             'for in /etc/cstbox)')
+    parser.add_argument('-L', '--loglevel', metavar='LEVEL', default=default(None),
+                        type=str.upper, choices=LOG_LEVELS,
+                        help='log level: DEBUG, INFO, WARN, ERROR, CRITICAL (default: the '
+                             "config's [log] level, INFO)")
+    parser.add_argument('--debug', action='store_true', default=default(False),
+                        help='same as -L DEBUG')
+
+
+def build_parser():
+    """The argparse parser of every command."""
+    parser = argparse.ArgumentParser(
+        prog=PROG, description='Export CSTBox events: windows, formats, uploads, backlog.')
+    _common(parser, suppress=False)
+    parser.add_argument('--version', action='store_true', help='show the version and exit')
+    sub = parser.add_subparsers(dest='command', metavar='COMMAND')
+    common = argparse.ArgumentParser(add_help=False)
+    _common(common, suppress=True)
+
+    def add(name, text):
+        return sub.add_parser(name, parents=[common], help=text, description=text)
+
+    p = add('run', 'enqueue every window that is due, then run the backlog, oldest first')
+    p.add_argument('jobs', nargs='*', metavar='JOB')
+    p.add_argument('--dry-run', action='store_true', help='say what would be done, do nothing')
+
+    p = add('export', 'one-off extraction of a time window to a local file '
+                      '(no upload, no backlog)')
+    p.add_argument('--from', dest='start', required=True, metavar='T',
+                   help='start (included): 2026-11-27, 2026-11-27T13:00, "2026-11-27 13:00:00", '
+                        'optionally with Z or +01:00 (default zone: the config timezone)')
+    p.add_argument('--to', dest='end', required=True, metavar='T', help='end (excluded)')
+    p.add_argument('--format', choices=FORMATS, default='csv', help='default: csv')
+    p.add_argument('--compress', choices=('none', 'gzip'), default=None,
+                   help='default: gzip when the output name ends with .gz, else none')
+    p.add_argument('--var-type', dest='var_types', action='append', default=[], metavar='T',
+                   help='only this event type (repeatable)')
+    p.add_argument('--var-name', dest='var_names', action='append', default=[], metavar='N',
+                   help='only this variable (repeatable)')
+    p.add_argument('-o', '--output', metavar='FILE|-',
+                   help='output file, "-" for stdout (default: '
+                        '{site}_export_{from}_{to}.{ext} in the current directory)')
+
+    p = add('status', 'per job: watermark, backlog, last success and error; dead letters; daemon')
+    p.add_argument('--json', action='store_true')
+
+    p = add('backlog', 'look at and act on pending and dead-lettered jobs')
+    bsub = p.add_subparsers(dest='backlog_command', metavar='ACTION', required=True)
+
+    def badd(name, text):
+        return bsub.add_parser(name, parents=[common], help=text, description=text)
+
+    b = badd('list', 'list pending and dead-lettered jobs')
+    b.add_argument('job', nargs='?', metavar='JOB')
+    b.add_argument('--json', action='store_true')
+    b = badd('retry', 'run pending jobs now')
+    b.add_argument('job', nargs='?', metavar='JOB')
+    b.add_argument('id', nargs='?', metavar='ID')
+    b = badd('drop', 'discard a pending job')
+    b.add_argument('job', metavar='JOB')
+    b.add_argument('id', metavar='ID')
+    b.add_argument('--yes', action='store_true', help='confirm')
+    b = badd('requeue', 'move a dead-lettered job back to pending')
+    b.add_argument('job', metavar='JOB')
+    b.add_argument('id', metavar='ID')
+    b = badd('import-legacy', 'import CSTBox legacy .blog backlog files (restricted unpickler)')
+    b.add_argument('dir', metavar='DIR')
+
+    p = add('check', 'validate the config, reach the event store, log in to each target '
+                     '(no data sent)')
+    p.add_argument('targets', nargs='*', metavar='TARGET')
+    return parser
+
+
+def load_config(args):
+    """Load the configuration named by ``args`` and set up logging from it.
+
+    :raises ConfigError:
+    """
+    from . import config, logsetup
+    cfg = config.load(args.config)
+    if cfg.log.file or cfg.log.syslog or not args.loglevel:
+        try:
+            logsetup.configure(args.loglevel, cfg.log, args.debug)
+        except OSError as exc:
+            from .errors import ConfigError
+            raise ConfigError('cannot open the log file: %s' % exc.strerror,
+                              cfg.files[-1] if cfg.files else None, 'log.file') from exc
+    return cfg
+
+
+def not_implemented(args):
+    name = args.command + (' ' + args.backlog_command if args.command == 'backlog' else '')
+    print('%s: %s: not implemented yet' % (PROG, name), file=sys.stderr)
+    return EXIT_USAGE
+
+
+def cmd_export(args):
+    from .exportcmd import export
+    return export(args, load_config(args))
+
+
+COMMANDS = {
+    'run': not_implemented,
+    'export': cmd_export,
+    'status': not_implemented,
+    'backlog list': not_implemented,
+    'backlog retry': not_implemented,
+    'backlog drop': not_implemented,
+    'backlog requeue': not_implemented,
+    'backlog import-legacy': not_implemented,
+    'check': not_implemented,
+}
+
+
+def version():
+    """The installed package version."""
+    try:
+        from importlib.metadata import version as dist_version
+        return dist_version('cstbox-export')
+    except Exception:    # noqa: BLE001 - running from a source checkout
+        return '1.0.0 (source)'
+
+
+def main(argv=None):
+    """Entry point of ``cbx-export``; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        print('%s %s' % (PROG, version()))
+        return EXIT_OK
+    if not args.command:
+        parser.print_usage(sys.stderr)
+        print('%s: error: a command is required' % PROG, file=sys.stderr)
+        return EXIT_USAGE
+    from . import logsetup
+    from .errors import ConfigError, ExportError, LockError
+    logsetup.configure(args.loglevel, None, args.debug)
+    key = args.command + (' ' + args.backlog_command if args.command == 'backlog' else '')
+    try:
+        return COMMANDS[key](args)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    except LockError as exc:
+        print('%s: %s' % (PROG, exc), file=sys.stderr)
+        return EXIT_LOCKED
+    except ExportError as exc:
+        import logging
+        logging.getLogger(__name__).debug('failure', exc_info=True)
+        print('%s: %s' % (PROG, exc), file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print('%s: interrupted' % PROG, file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # the reader of stdout went away (e.g. "| head"): not an error of ours
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILED
+
+

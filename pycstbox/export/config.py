@@ -1,0 +1,305 @@
+"""The TOML configuration of cstbox-export (DESIGN section 6), parsed into frozen objects.
+
+``load(path=None, environ=os.environ) -> Config``.  The main file is ``path``,
+else ``$CBX_EXPORT_CONFIG``, else :data:`DEFAULT_PATH`; a relative path that does
+not exist from the current directory is taken under ``/etc/cstbox``.  Drop-ins
+``export.d/*.toml`` beside the main file are read after it, in name order:
+
+- top-level keys and ``[eventstore]``/``[log]`` keys of a later file override
+  earlier ones, key by key;
+- ``[targets.X]`` / ``[jobs.X]`` add targets and jobs; the same name defined in two
+  files is an error naming both.
+
+When the main file was not named (no ``-c``, no variable) and the default file
+does not exist, the built-in defaults are used (no targets, no jobs): a
+technician can run ``cbx-export export`` on a box before configuring anything.
+
+Every mistake raises :class:`ConfigError` with one line ``FILE: KEY: problem``.
+A file holding a ``password`` readable by group or others logs a warning.
+Schemas of the target options are in :mod:`pycstbox.export.configschema`.
+"""
+
+import logging
+import os
+import re
+import socket
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from .configschema import (EVENTSTORE, JOB, LOG, TOP, TARGET_SCHEMAS, Options,
+                           check_table, check_value)
+from .duration import parse_date, parse_duration
+from .errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+CONFIG_DIR = '/etc/cstbox'
+DEFAULT_PATH = CONFIG_DIR + '/export.toml'
+ENV_VAR = 'CBX_EXPORT_CONFIG'
+DROPIN_DIR = 'export.d'
+_NAME = re.compile(r'[A-Za-z0-9_][A-Za-z0-9_.-]*')
+
+__all__ = ['load', 'parse_duration', 'Config', 'EventStoreConfig', 'LogConfig',
+           'TargetConfig', 'JobConfig', 'DEFAULT_PATH', 'ConfigError', 'resolve_path']
+
+
+@dataclass(frozen=True)
+class EventStoreConfig:
+    address: str = ''
+    channel: str = 'sensor'
+    flush: bool = True
+    timeout: float = 60.0
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    level: str = 'INFO'
+    syslog: bool = False
+    file: str = ''
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    name: str
+    type: str
+    options: Options = field(repr=False)
+
+    def __repr__(self):
+        return 'TargetConfig(name=%r, type=%r, options=%r)' % (self.name, self.type, self.options)
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    name: str
+    target: str
+    period: timedelta = timedelta(days=1)
+    delay: timedelta = timedelta(minutes=15)
+    format: str = 'csv'
+    compress: str = 'none'
+    var_types: tuple = ()
+    var_names: tuple = ()
+    start: date | None = None
+    max_try: int = 3
+    retry_delay: float = 10.0
+    max_age: timedelta = timedelta(days=90)
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Config:
+    site: str
+    state_dir: str
+    timezone: str
+    tz: object
+    eventstore: EventStoreConfig
+    log: LogConfig
+    targets: Options
+    jobs: Options
+    files: tuple = ()
+
+
+def resolve_path(path=None, environ=os.environ):
+    """(main file path, named explicitly?) for ``path``/``$CBX_EXPORT_CONFIG``/default."""
+    explicit = path or environ.get(ENV_VAR) or ''
+    if not explicit:
+        return DEFAULT_PATH, False
+    if not os.path.isabs(explicit) and not os.path.exists(explicit):
+        return os.path.join(CONFIG_DIR, explicit), True
+    return os.path.abspath(explicit), True
+
+
+def load(path=None, environ=os.environ):
+    """Read, merge and validate the configuration. :raises ConfigError:"""
+    main, explicit = resolve_path(path, environ)
+    files = []
+    if os.path.exists(main) or explicit:
+        files.append(main)
+    dropins = os.path.join(os.path.dirname(main), DROPIN_DIR)
+    if os.path.isdir(dropins):
+        files.extend(os.path.join(dropins, n) for n in sorted(os.listdir(dropins))
+                     if n.endswith('.toml') and not n.startswith('.'))
+    settings, origin, targets, jobs = {}, {}, {}, {}
+    for fname in files:
+        raw = _read(fname)
+        check_table(raw, TOP, fname, '')
+        for section, into in (('targets', targets), ('jobs', jobs)):
+            table = raw.pop(section, {})
+            check_value(table, dict, fname, section)
+            for name, body in table.items():
+                key = '%s.%s' % (section, name)
+                if name in into:
+                    raise ConfigError('defined twice, here and in %s' % into[name][0], fname, key)
+                if not _NAME.fullmatch(name) or name in ('.', '..'):
+                    raise ConfigError('invalid name: use letters, digits, "_", "-" and "."',
+                                      fname, key)
+                check_value(body, dict, fname, key)
+                into[name] = (fname, body)
+        for section in ('eventstore', 'log'):
+            body = raw.pop(section, {})
+            check_value(body, dict, fname, section)
+            check_table(body, EVENTSTORE if section == 'eventstore' else LOG, fname, section)
+            for key, value in body.items():
+                settings['%s.%s' % (section, key)] = value
+                origin['%s.%s' % (section, key)] = fname
+        for key, value in raw.items():
+            settings[key] = value
+            origin[key] = fname
+    return _build(settings, origin, targets, jobs, tuple(files))
+
+
+def _read(fname):
+    import tomllib
+    try:
+        with open(fname, 'rb') as f:
+            raw = tomllib.load(f)
+            mode = os.fstat(f.fileno()).st_mode
+    except FileNotFoundError as exc:
+        raise ConfigError('file not found (create it from the sample, or check -c / %s)'
+                          % ENV_VAR, fname) from exc
+    except OSError as exc:
+        raise ConfigError('cannot read the file: %s' % exc.strerror, fname) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError('invalid TOML: %s' % exc, fname) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError('invalid TOML: not UTF-8 text', fname) from exc
+    if mode & 0o077:
+        for name, body in raw.get('targets', {}).items():
+            if isinstance(body, dict) and 'password' in body:
+                log.warning('%s: targets.%s.password: the file is readable by other users '
+                            '(mode %04o): chmod 600 it, or use password_file',
+                            fname, name, mode & 0o7777)
+    return raw
+
+
+def _get(settings, origin, key, kind, default):
+    value = settings.get(key, default)
+    check_value(value, kind, origin.get(key, ''), key)
+    return value
+
+
+def _build(settings, origin, targets, jobs, files):
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    g = lambda key, kind, default: _get(settings, origin, key, kind, default)  # noqa: E731
+    site = g('site', str, '') or _hostname()
+    if not _NAME.fullmatch(site):
+        raise ConfigError('invalid site %r: it is used in file names, use letters, digits, '
+                          '"_", "-" and "."' % site, origin.get('site'), 'site')
+    state_dir = g('state_dir', str, '/var/lib/cstbox/export')
+    if not os.path.isabs(state_dir):
+        raise ConfigError('must be an absolute path, not %r' % state_dir,
+                          origin.get('state_dir'), 'state_dir')
+    tzname = g('timezone', str, 'UTC')
+    try:
+        tz = ZoneInfo(tzname)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError('unknown time zone %r (use a name such as "UTC" or "Europe/Paris")'
+                          % tzname, origin.get('timezone'), 'timezone') from exc
+    timeout = g('eventstore.timeout', (int, float), 60.0)
+    if timeout <= 0:
+        raise ConfigError('must be more than 0 seconds', origin.get('eventstore.timeout'),
+                          'eventstore.timeout')
+    eventstore = EventStoreConfig(g('eventstore.address', str, ''),
+                                  g('eventstore.channel', str, 'sensor') or 'sensor',
+                                  g('eventstore.flush', bool, True), float(timeout))
+    level = g('log.level', str, 'INFO').upper()
+    if level not in ('DEBUG', 'INFO', 'WARN', 'WARNING', 'ERROR', 'CRITICAL'):
+        raise ConfigError('unknown level %r (use DEBUG, INFO, WARNING, ERROR or CRITICAL)'
+                          % level, origin.get('log.level'), 'log.level')
+    logcfg = LogConfig('WARNING' if level == 'WARN' else level,
+                       g('log.syslog', bool, False), g('log.file', str, ''))
+    built_targets = {n: _target(n, f, body) for n, (f, body) in targets.items()}
+    built_jobs = {n: _job(n, f, body, built_targets) for n, (f, body) in jobs.items()}
+    return Config(site, state_dir, tzname, tz, eventstore, logcfg,
+                  Options(built_targets), Options(built_jobs), files)
+
+
+def _hostname():
+    name = socket.gethostname().split('.')[0]
+    return name if _NAME.fullmatch(name or '') else 'cstbox'
+
+
+def _target(name, fname, body):
+    key = 'targets.%s' % name
+    ttype = body.get('type')
+    if ttype is None:
+        raise ConfigError('missing (one of: %s)' % ', '.join(TARGET_SCHEMAS), fname, key + '.type')
+    check_value(ttype, str, fname, key + '.type')
+    if ttype not in TARGET_SCHEMAS:
+        raise ConfigError('unknown target type %r%s (use one of: %s)'
+                          % (ttype, _suggest(ttype, TARGET_SCHEMAS), ', '.join(TARGET_SCHEMAS)),
+                          fname, key + '.type')
+    schema = TARGET_SCHEMAS[ttype]
+    options = check_table({k: v for k, v in body.items() if k != 'type'}, schema, fname, key,
+                          fill=True)
+    if 'password_file' in schema:
+        pfile = options['password_file']
+        if pfile and body.get('password'):
+            raise ConfigError('set password or password_file, not both', fname,
+                              key + '.password_file')
+        if pfile:
+            pfile = os.path.join(os.path.dirname(fname), pfile)
+            try:
+                with open(pfile, encoding='utf-8') as f:
+                    options['password'] = f.read().rstrip('\r\n')
+            except (OSError, UnicodeDecodeError) as exc:
+                why = getattr(exc, 'strerror', None) or 'not UTF-8 text'
+                raise ConfigError('cannot read %s: %s' % (pfile, why), fname,
+                                  key + '.password_file') from exc
+            options['password_file'] = pfile
+    from .configschema import validate_target
+    validate_target(ttype, options, fname, key)
+    return TargetConfig(name, ttype, Options(options, secret=('password',)))
+
+
+def _job(name, fname, body, targets):
+    from . import formats
+    key = 'jobs.%s' % name
+    o = check_table(body, JOB, fname, key, fill=True)
+
+    def duration(k, allow_zero=False):
+        try:
+            return parse_duration(o[k], allow_zero)
+        except ValueError as exc:
+            raise ConfigError(str(exc), fname, '%s.%s' % (key, k)) from exc
+
+    if o['target'] not in targets:
+        raise ConfigError('no target named %r%s (defined targets: %s)'
+                          % (o['target'], _suggest(o['target'], targets),
+                             ', '.join(sorted(targets)) or 'none'), fname, key + '.target')
+    period = duration('period')
+    secs = int(period.total_seconds())
+    if 86400 % secs and secs % 86400:
+        raise ConfigError('period %s neither divides a day evenly nor is whole days, so '
+                          'windows could not start at midnight every day (use e.g. 15m, 1h, '
+                          '2h, 3h, 4h, 6h, 8h, 12h, 1d)' % o['period'], fname, key + '.period')
+    if o['format'] not in formats.names():
+        raise ConfigError('unknown format %r%s (use one of: %s)'
+                          % (o['format'], _suggest(o['format'], formats.names()),
+                             ', '.join(formats.names())), fname, key + '.format')
+    if o['compress'] not in formats.COMPRESS_NAMES:
+        raise ConfigError('unknown compression %r (use one of: %s)'
+                          % (o['compress'], ', '.join(formats.COMPRESS_NAMES)),
+                          fname, key + '.compress')
+    if o['compress'] != 'none' and not formats.get(o['format']).compressible:
+        raise ConfigError('format %s is already a compressed zip: use compress = "none"'
+                          % o['format'], fname, key + '.compress')
+    start = o['start']
+    if start is not None:
+        try:
+            start = parse_date(start)
+        except ValueError as exc:
+            raise ConfigError(str(exc), fname, key + '.start') from exc
+    for k, low in (('max_try', 1), ('retry_delay', 0)):
+        if o[k] < low:
+            raise ConfigError('must be at least %d' % low, fname, '%s.%s' % (key, k))
+    return JobConfig(name, o['target'], period, duration('delay', True), o['format'],
+                     o['compress'], tuple(o['var_types']), tuple(o['var_names']), start,
+                     o['max_try'], float(o['retry_delay']), duration('max_age'), o['enabled'])
+
+
+def _suggest(word, known):
+    import difflib
+    match = difflib.get_close_matches(word, list(known), n=1)
+    return ' (did you mean %r?)' % match[0] if match else ''

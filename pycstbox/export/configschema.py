@@ -1,0 +1,162 @@
+"""Schemas of the configuration tables and the generic checks behind them.
+
+A schema maps each allowed key to ``(kind, default)``; ``REQUIRED`` as default
+makes the key mandatory.  Kinds: ``str``, ``bool``, ``int``, ``NUMBER`` (int or
+float), ``STRLIST`` (list of strings), ``STRMAP`` (table of strings),
+``BOOL_OR_STR`` (``verify``), ``DATE`` (TOML date or ``"YYYY-MM-DD"``), ``dict``.
+"""
+
+import logging
+from collections.abc import Mapping
+from datetime import date
+
+from .errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+REQUIRED = object()
+NUMBER = (int, float)
+STRLIST = 'list of strings'
+STRMAP = 'table of strings'
+BOOL_OR_STR = 'true, false or a CA bundle path'
+DATE = 'date'
+
+TOP = {'site': (str, ''), 'state_dir': (str, '/var/lib/cstbox/export'),
+       'timezone': (str, 'UTC'), 'eventstore': (dict, {}), 'log': (dict, {}),
+       'targets': (dict, {}), 'jobs': (dict, {})}
+EVENTSTORE = {'address': (str, ''), 'channel': (str, 'sensor'), 'flush': (bool, True),
+              'timeout': (NUMBER, 60.0)}
+LOG = {'level': (str, 'INFO'), 'syslog': (bool, False), 'file': (str, '')}
+JOB = {'target': (str, REQUIRED), 'period': (str, '1d'), 'delay': (str, '15m'),
+       'format': (str, 'csv'), 'compress': (str, 'none'), 'var_types': (STRLIST, []),
+       'var_names': (STRLIST, []), 'start': (DATE, None), 'max_try': (int, 3),
+       'retry_delay': (NUMBER, 10), 'max_age': (str, '90d'), 'enabled': (bool, True)}
+
+_SECRET = {'password': (str, ''), 'password_file': (str, '')}
+TARGET_SCHEMAS = {
+    'dir': {'path': (str, REQUIRED)},
+    'http': {'url': (str, REQUIRED), 'method': (str, 'POST'), 'field': (str, 'file'),
+             'username': (str, ''), **_SECRET, 'verify': (BOOL_OR_STR, True),
+             'timeout': (NUMBER, 60), 'connect_timeout': (NUMBER, 10), 'headers': (STRMAP, {})},
+    'ftp': {'host': (str, REQUIRED), 'port': (int, 21), 'user': (str, 'anonymous'), **_SECRET,
+            'directory': (str, ''), 'tls': (bool, False), 'passive': (bool, True),
+            'timeout': (NUMBER, 60)},
+    'sftp': {'host': (str, REQUIRED), 'port': (int, 22), 'user': (str, REQUIRED), **_SECRET,
+             'key_file': (str, ''), 'directory': (str, ''), 'known_hosts': (str, ''),
+             'timeout': (NUMBER, 60)},
+    'serial': {'port': (str, REQUIRED), 'baudrate': (int, 115200), 'protocol': (str, 'xmodem'),
+               'timeout': (NUMBER, 60)},
+}
+
+_KIND_TEXT = {str: 'a string', bool: 'true or false', int: 'an integer', NUMBER: 'a number',
+              dict: 'a table', STRLIST: 'a list of strings', STRMAP: 'a table of strings',
+              BOOL_OR_STR: BOOL_OR_STR, DATE: 'a date such as 2026-11-01'}
+_TOML_TYPE = {str: 'a string', bool: 'a boolean', int: 'an integer', float: 'a number',
+              dict: 'a table', list: 'a list', date: 'a date'}
+
+
+class Options(Mapping):
+    """A read-only mapping whose ``repr()`` hides the values of ``secret`` keys."""
+
+    def __init__(self, data, secret=()):
+        self._data = dict(data)
+        self._secret = frozenset(secret)
+
+    def __getitem__(self, key):
+        return self._data[key]
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self):
+        return len(self._data)
+
+    def __repr__(self):
+        return '{%s}' % ', '.join(
+            '%r: %s' % (k, "'***'" if k in self._secret and v else repr(v))
+            for k, v in self._data.items())
+
+    __str__ = __repr__
+
+
+def _is(value, kind):
+    if kind is bool:
+        return isinstance(value, bool)
+    if kind in (int, NUMBER):
+        return isinstance(value, kind) and not isinstance(value, bool)
+    if kind is STRLIST:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if kind is STRMAP:
+        return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+    if kind is BOOL_OR_STR:
+        return isinstance(value, (bool, str))
+    if kind is DATE:
+        return value is None or isinstance(value, (date, str))
+    return isinstance(value, kind)
+
+
+def check_value(value, kind, fname, key):
+    """:raises ConfigError: when ``value`` is not of ``kind``."""
+    if not _is(value, kind):
+        got = next((t for c, t in _TOML_TYPE.items() if isinstance(value, c)), type(value).__name__)
+        raise ConfigError('must be %s, not %s (%r)' % (_KIND_TEXT[kind], got, value), fname, key)
+
+
+def check_table(table, schema, fname, prefix, fill=False):
+    """Check the keys and value types of ``table`` against ``schema``.
+
+    :returns: with ``fill``, a new dict with every schema key (defaults filled)
+    :raises ConfigError: unknown key (with a suggestion), wrong type, missing key
+    """
+    import difflib
+    dotted = (prefix + '.') if prefix else ''
+    for key, value in table.items():
+        if key not in schema:
+            match = difflib.get_close_matches(key, list(schema), n=1)
+            hint = (' (did you mean %r?)' % match[0]) if match else (
+                ' (known keys: %s)' % ', '.join(schema))
+            raise ConfigError('unknown key%s' % hint, fname, dotted + key)
+        check_value(value, schema[key][0], fname, dotted + key)
+    if not fill:
+        return table
+    out = {}
+    for key, (kind, default) in schema.items():
+        if key in table:
+            out[key] = table[key]
+        elif default is REQUIRED:
+            raise ConfigError('missing (required)', fname, dotted + key)
+        else:
+            out[key] = list(default) if isinstance(default, list) else (
+                dict(default) if isinstance(default, dict) else default)
+    return out
+
+
+def validate_target(ttype, o, fname, key):
+    """Checks of values that go beyond types. :raises ConfigError:"""
+    def fail(k, msg):
+        raise ConfigError(msg, fname, '%s.%s' % (key, k))
+
+    for k in ('timeout', 'connect_timeout'):
+        if k in o and o[k] <= 0:
+            fail(k, 'must be more than 0 seconds')
+    if 'port' in o and ttype != 'serial' and not 0 < o['port'] < 65536:
+        fail('port', 'must be between 1 and 65535')
+    if ttype == 'http':
+        url = o['url']
+        if not url.lower().startswith(('http://', 'https://')):
+            fail('url', 'must start with http:// or https://, not %r' % url)
+        o['method'] = o['method'].upper()
+        if o['method'] not in ('POST', 'PUT'):
+            fail('method', 'must be POST (multipart form) or PUT (raw body)')
+        if url.lower().startswith('http://') and o['password']:
+            log.warning('%s: %s.url: the password would be sent in clear over http://; '
+                        'use https://', fname, key)
+    elif ttype == 'serial':
+        if o['protocol'] != 'xmodem':
+            fail('protocol', 'only "xmodem" is supported')
+        if o['baudrate'] <= 0:
+            fail('baudrate', 'must be more than 0')
+    elif ttype == 'sftp' and not (o['password'] or o['key_file']):
+        fail('key_file', 'set key_file (or password / password_file) to log in')
+    elif ttype == 'dir' and not o['path']:
+        fail('path', 'must not be empty')

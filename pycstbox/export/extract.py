@@ -1,0 +1,41 @@
+"""Stream the events of a window into a file: the core of ``export`` and of the jobs.
+
+``extract(events, fmt, fileobj, compress='none', tmpdir=None, progress=None) -> count``
+
+``events`` is any iterable of :class:`pycstbox.evtdb.event.Event` (normally
+``EventStoreClient.events(start, end, ...)``, which reads in pages); each event is
+written as soon as it is read, so memory does not depend on the window length.
+On error nothing is cleaned up in ``fileobj`` (the caller writes to a temporary
+name and removes it); temporary files of the format are removed.
+"""
+
+EVERY = 4096    # events between two progress checks
+
+
+def extract(events, fmt, fileobj, compress='none', tmpdir=None, progress=None):
+    """Write ``events`` to the binary ``fileobj`` in format ``fmt``; returns the count.
+
+    :raises KeyError: unknown format
+    :raises ValueError: invalid ``compress`` for the format
+    Any error of the event iterable (``EventStoreError``) or of the output
+    (``OSError``) propagates unchanged.
+    """
+    from . import formats
+    writer = formats.open_writer(fmt, fileobj, compress, tmpdir)
+    write = writer.write
+    count = 0
+    try:
+        if progress is None or not progress.enabled:
+            for event in events:
+                write(event)
+        else:
+            for count, event in enumerate(events, 1):
+                write(event)
+                if not count % EVERY:
+                    progress.update(count, event.timestamp)
+    except BaseException:
+        abort = getattr(writer, 'abort', None)
+        if abort is not None:
+            abort()
+        raise
+    return writer.close()
