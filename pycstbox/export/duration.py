@@ -62,16 +62,17 @@ def parse_instant(text, tz):
 
     :raises ValueError: with a message showing the accepted forms
     """
+    forms = ('use YYYY-MM-DD, YYYY-MM-DDTHH:MM or YYYY-MM-DD HH:MM:SS, optionally '
+             'followed by Z or +HH:MM')
     m = _INSTANT.fullmatch(text.strip())
     if not m:
-        raise ValueError('invalid time %r: use YYYY-MM-DD, YYYY-MM-DDTHH:MM or '
-                         'YYYY-MM-DD HH:MM:SS, optionally followed by Z or +HH:MM' % text)
+        raise ValueError('invalid time %r: %s' % (text, forms))
     y, mo, d, hh, mm, ss, frac, zone = m.groups()
     try:
         naive = datetime(int(y), int(mo), int(d), int(hh or 0), int(mm or 0), int(ss or 0),
                          int((frac or '0').ljust(6, '0')))
     except ValueError as exc:
-        raise ValueError('invalid time %r: %s' % (text, exc)) from exc
+        raise ValueError('invalid time %r (%s): %s' % (text, exc, forms)) from exc
     if zone is None:
         local = naive.replace(tzinfo=tz)
         # round trip through UTC normalises a time that falls in a DST gap
