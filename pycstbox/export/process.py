@@ -29,13 +29,13 @@ from .deadletter import DeadLetters
 from .errors import ExportError
 from .job import EventsExportJob
 from .lock import RunLock
+from .runtime import runtime_dir as resolve_runtime_dir
 from .state import JobState
 from .window import SANE_CLOCK, due_windows, next_due_time
 from .windowjob import WindowJob
 
 log = logging.getLogger(__name__)
 UTC = datetime.timezone.utc
-DEFAULT_RUNTIME_DIR = '/run/cstbox-export'
 
 
 def default_source_factory(store):
@@ -80,7 +80,7 @@ class ExportProcess:
                  runtime_dir=None, sleep=time.sleep, spill_limit=None):
         self.config = config
         self.state_dir = config.state_dir
-        self.runtime_dir = runtime_dir or getattr(config, 'runtime_dir', DEFAULT_RUNTIME_DIR)
+        self.runtime_dir = runtime_dir or resolve_runtime_dir(config)
         self._source_factory = source_factory or default_source_factory
         self._transport_factory = transport_factory or default_transport_factory
         self._sleep = sleep

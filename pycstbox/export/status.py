@@ -11,9 +11,9 @@ import json
 import os
 
 from .deadletter import DeadLetters
+from .runtime import runtime_dir as resolve_runtime_dir
 
 UTC = datetime.timezone.utc
-DEFAULT_RUNTIME_DIR = '/run/cstbox-export'
 
 
 def _listdir(d):
@@ -58,7 +58,7 @@ def daemon_status(runtime_dir):
 
 def collect(config, now, runtime_dir=None):
     """The status document (see module docstring)."""
-    runtime_dir = runtime_dir or getattr(config, 'runtime_dir', DEFAULT_RUNTIME_DIR)
+    runtime_dir = runtime_dir or resolve_runtime_dir(config)
     sd = config.state_dir
     dead = DeadLetters(sd)
     jobs = {}
