@@ -115,27 +115,30 @@ def load_config(args):
     return cfg
 
 
-def not_implemented(args):
-    name = args.command + (' ' + args.backlog_command if args.command == 'backlog' else '')
-    print('%s: %s: not implemented yet' % (PROG, name), file=sys.stderr)
-    return EXIT_USAGE
-
-
 def cmd_export(args):
     from .exportcmd import export
     return export(args, load_config(args))
 
 
+def _with_config(name):
+    """A command of :mod:`.commands` (``f(args, config)``), called with the loaded config."""
+    def command(args):
+        from . import commands
+        return getattr(commands, name)(args, load_config(args))
+    command.__name__ = name
+    return command
+
+
 COMMANDS = {
-    'run': not_implemented,
+    'run': _with_config('cmd_run'),
     'export': cmd_export,
-    'status': not_implemented,
-    'backlog list': not_implemented,
-    'backlog retry': not_implemented,
-    'backlog drop': not_implemented,
-    'backlog requeue': not_implemented,
-    'backlog import-legacy': not_implemented,
-    'check': not_implemented,
+    'status': _with_config('cmd_status'),
+    'backlog list': _with_config('cmd_backlog_list'),
+    'backlog retry': _with_config('cmd_backlog_retry'),
+    'backlog drop': _with_config('cmd_backlog_drop'),
+    'backlog requeue': _with_config('cmd_backlog_requeue'),
+    'backlog import-legacy': _with_config('cmd_backlog_import_legacy'),
+    'check': _with_config('cmd_check'),
 }
 
 

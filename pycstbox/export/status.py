@@ -11,6 +11,7 @@ import json
 import os
 
 from .deadletter import DeadLetters
+from .duration import format_duration
 from .runtime import runtime_dir as resolve_runtime_dir
 
 UTC = datetime.timezone.utc
@@ -81,7 +82,7 @@ def collect(config, now, runtime_dir=None):
         state = state or {}
         letters = dead.list(name)
         jobs[name] = {
-            'target': job.target, 'enabled': job.enabled, 'period': str(job.period),
+            'target': job.target, 'enabled': job.enabled, 'period': format_duration(job.period),
             'watermark': state.get('watermark'),
             'pending': len(ids),
             'oldest_pending': _id_time(ids[0]) if ids else None,
