@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 
-from .errors import ExportError
+from .errors import ConfigError, ExportError
 
 log = logging.getLogger(__name__)
 UTC = datetime.timezone.utc
@@ -75,7 +75,7 @@ def cmd_status(args, config):
 
 def _job(config, name):
     if name not in config.jobs:
-        raise ExportError('unknown job %r (configured: %s)'
+        raise ConfigError('unknown job %r (configured: %s)'
                           % (name, ', '.join(sorted(config.jobs)) or 'none'))
     return config.jobs[name]
 

@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 from .backlog import Backlog
 from .deadletter import DeadLetters
-from .errors import ExportError
+from .errors import ConfigError, ExportError
 from .job import EventsExportJob
 from .lock import RunLock
 from .runtime import runtime_dir as resolve_runtime_dir
@@ -105,7 +105,7 @@ class ExportProcess:
             return [j for j in jobs.values() if j.enabled]
         unknown = [n for n in names if n not in jobs]
         if unknown:
-            raise ExportError('unknown job %s (configured: %s)'
+            raise ConfigError('unknown job %s (configured: %s)'
                               % (', '.join(unknown), ', '.join(sorted(jobs)) or 'none'))
         return [jobs[n] for n in names]
 
