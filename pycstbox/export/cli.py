@@ -2,7 +2,8 @@
 
 Each command is a function ``f(args) -> exit code`` in :data:`COMMANDS`, keyed by
 its name (``'backlog list'`` for sub-commands): adding one is writing the
-function and its parser.  Exit codes: 0 done, 1 a job/the export failed,
+function, a line in :data:`COMMAND_HELP` and its arguments in :data:`COMMAND_ARGS`.
+Only the parser of the command given is built (keeps ``--help`` fast).  Exit codes: 0 done, 1 a job/the export failed,
 2 usage or configuration error (one line, no traceback), 3 lock held.
 Heavy modules (config, formats, D-Bus client) are imported inside the commands,
 so ``cbx-export --help`` starts fast.
@@ -16,6 +17,15 @@ PROG = 'cbx-export'
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 LOG_LEVELS = ('DEBUG', 'INFO', 'WARN', 'WARNING', 'ERROR', 'CRITICAL')
 FORMATS = ('csv', 'tsv', 'excel-csv', 'jsonl', 'dwh-zip')   # = formats.names(), kept here: fast --help
+
+
+COMMAND_HELP = {
+    'run': 'enqueue every window that is due, then run the backlog, oldest first',
+    'export': 'one-off extraction of a time window to a local file (no upload, no backlog)',
+    'status': 'per job: watermark, backlog, last success and error; dead letters; daemon',
+    'backlog': 'list, retry, drop, requeue pending jobs; import legacy CSTBox backlogs',
+    'check': 'validate the config, reach the event store, log in to each target (no data sent)',
+}
 
 
 def _common(parser, suppress):
@@ -33,25 +43,12 @@ def _common(parser, suppress):
                         help='same as -L DEBUG')
 
 
-def build_parser():
-    """The argparse parser of every command."""
-    parser = argparse.ArgumentParser(
-        prog=PROG, description='Export CSTBox events: windows, formats, uploads, backlog.')
-    _common(parser, suppress=False)
-    parser.add_argument('--version', action='store_true', help='show the version and exit')
-    sub = parser.add_subparsers(dest='command', metavar='COMMAND')
-    common = argparse.ArgumentParser(add_help=False)
-    _common(common, suppress=True)
-
-    def add(name, text):
-        return sub.add_parser(name, parents=[common], help=text, description=text)
-
-    p = add('run', 'enqueue every window that is due, then run the backlog, oldest first')
+def _args_run(p):
     p.add_argument('jobs', nargs='*', metavar='JOB')
     p.add_argument('--dry-run', action='store_true', help='say what would be done, do nothing')
 
-    p = add('export', 'one-off extraction of a time window to a local file '
-                      '(no upload, no backlog)')
+
+def _args_export(p):
     p.add_argument('--from', dest='start', required=True, metavar='T',
                    help='start (included): 2026-11-27, 2026-11-27T13:00, "2026-11-27 13:00:00", '
                         'optionally with Z or +01:00 (default zone: the config timezone)')
@@ -67,10 +64,12 @@ def build_parser():
                    help='output file, "-" for stdout (default: '
                         '{site}_export_{from}_{to}.{ext} in the current directory)')
 
-    p = add('status', 'per job: watermark, backlog, last success and error; dead letters; daemon')
+
+def _args_status(p):
     p.add_argument('--json', action='store_true')
 
-    p = add('backlog', 'look at and act on pending and dead-lettered jobs')
+
+def _args_backlog(p, common):
     bsub = p.add_subparsers(dest='backlog_command', metavar='ACTION', required=True)
 
     def badd(name, text):
@@ -92,10 +91,55 @@ def build_parser():
     b = badd('import-legacy', 'import CSTBox legacy .blog backlog files (restricted unpickler)')
     b.add_argument('dir', metavar='DIR')
 
-    p = add('check', 'validate the config, reach the event store, log in to each target '
-                     '(no data sent)')
+
+def _args_check(p):
     p.add_argument('targets', nargs='*', metavar='TARGET')
+
+
+COMMAND_ARGS = {'run': _args_run, 'export': _args_export, 'status': _args_status,
+                'backlog': _args_backlog, 'check': _args_check}
+
+
+def build_parser():
+    """The top-level parser: options, and the command with its arguments left unparsed.
+
+    Only the parser of the command given is built (:func:`command_parser`): building
+    every sub-parser would cost more than the rest of ``cbx-export --help``.
+    """
+    width = max(len(n) for n in COMMAND_HELP) + 2
+    epilog = 'commands:\n' + '\n'.join('  %-*s%s' % (width, n, h) for n, h in COMMAND_HELP.items())
+    epilog += '\n\n"%s COMMAND --help" tells more about one command.' % PROG
+    parser = argparse.ArgumentParser(
+        prog=PROG, description='Export CSTBox events: windows, formats, uploads, backlog.',
+        epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _common(parser, suppress=False)
+    parser.add_argument('--version', action='store_true', help='show the version and exit')
+    parser.add_argument('command', nargs='?', metavar='COMMAND', choices=list(COMMAND_HELP),
+                        help='one of the commands below')
+    parser.add_argument('rest', nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     return parser
+
+
+def command_parser(name):
+    """The parser of one command (its own -c/-L/--debug override the top-level ones)."""
+    common = argparse.ArgumentParser(add_help=False)
+    _common(common, suppress=True)
+    parser = argparse.ArgumentParser(prog='%s %s' % (PROG, name), parents=[common],
+                                     description=COMMAND_HELP[name])
+    if name == 'backlog':
+        _args_backlog(parser, common)
+    else:
+        COMMAND_ARGS[name](parser)
+    return parser
+
+
+def parse_args(argv=None):
+    """Parse the whole command line -> argparse Namespace (exit 2 on a usage error)."""
+    args = build_parser().parse_args(argv)
+    if args.command:
+        command_parser(args.command).parse_args(args.rest, namespace=args)
+    del args.rest
+    return args
 
 
 def load_config(args):
@@ -153,13 +197,12 @@ def version():
 
 def main(argv=None):
     """Entry point of ``cbx-export``; returns the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(argv)
     if args.version:
         print('%s %s' % (PROG, version()))
         return EXIT_OK
     if not args.command:
-        parser.print_usage(sys.stderr)
+        build_parser().print_usage(sys.stderr)
         print('%s: error: a command is required' % PROG, file=sys.stderr)
         return EXIT_USAGE
     from . import logsetup
