@@ -3,6 +3,7 @@
 import gzip
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -157,3 +158,47 @@ def test_interrupted_export_leaves_no_complete_file(tmp_path):
             proc.stderr.close()
         assert proc.returncode != 0
         assert os.listdir(out) == []
+
+
+def test_progress_line_on_a_terminal(tmp_path):
+    """With stderr on a terminal, a progress line (events, rate, position) is drawn and erased."""
+    import pty
+    root = tmp_path / 'db'
+    write_dense_day(str(root), datetime(2026, 11, 27).date(), 120000)
+    with evtdb_bus(tmp_path, str(root)) as address:
+        cfg = tmp_path / 'export.toml'
+        cfg.write_text('[eventstore]\naddress = "%s"\n' % address)
+        master, slave = pty.openpty()
+        proc = None
+        try:
+            proc = subprocess.Popen([sys.executable, '-m', 'pycstbox.export', '-c', str(cfg),
+                                     'export', '--from', '2026-11-27', '--to', '2026-11-28',
+                                     '-o', str(tmp_path / 'big.tsv'), '--format', 'tsv'],
+                                    stderr=slave, stdout=subprocess.DEVNULL)
+            os.close(slave)
+            slave = None
+            chunks = []
+            deadline = time.monotonic() + 60
+            while True:
+                assert time.monotonic() < deadline, 'export did not finish'
+                if not select.select([master], [], [], 1)[0]:
+                    continue
+                try:
+                    data = os.read(master, 4096)
+                except OSError:          # EIO: the child closed the terminal
+                    break
+                if not data:
+                    break
+                chunks.append(data)
+            assert proc.wait(30) == 0
+        finally:
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+            if slave is not None:
+                os.close(slave)
+            os.close(master)
+    text = b''.join(chunks).decode()
+    assert '\r' in text and ' events, ' in text and '/s, at 2026-11-27 ' in text and '%)' in text
+    assert text.rstrip().endswith('120,000 events of 2026-11-27 00:00:00 - 2026-11-28 00:00:00 '
+                                  'UTC written to %s' % (tmp_path / 'big.tsv'))
