@@ -83,6 +83,16 @@ wait_gone() {
     return 1
 }
 
+# daemon_running_says true|false: cbx-export status --json reports daemon.running so.
+daemon_running_says() {
+    /usr/bin/cbx-export -c "$CONF" status --json >"$WORK/status.json" 2>"$WORK/status.err" \
+        || { cat "$WORK/status.err" >&2; return 1; }
+    $PY -c 'import json, sys
+doc = json.load(open(sys.argv[1]))
+sys.exit(0 if doc["daemon"]["running"] is (sys.argv[2] == "true") else 1)' "$WORK/status.json" "$1" \
+        || { cat "$WORK/status.json" >&2; return 1; }
+}
+
 # wait_for SECONDS COMMAND...: until COMMAND succeeds.
 wait_for() {
     limit=$(($1 * 10)); shift
@@ -334,7 +344,7 @@ if [ $REAL_DAEMON = 1 ]; then
         $RUN_DIR/status.json "$PID1" || fail "$RUN_DIR/status.json does not name pid $PID1"
     /usr/bin/cbx-export -c "$CONF" status >"$WORK/status.out" 2>&1 \
         || { cat "$WORK/status.out" >&2; fail "cbx-export status failed"; }
-    grep -qi 'running' "$WORK/status.out" || { cat "$WORK/status.out" >&2; fail "cbx-export status does not say the daemon runs"; }
+    daemon_running_says true || fail "cbx-export status --json does not see the running daemon"
     say "[daemon] cbx-export status: ok"
 else
     grep -q "stand-in cbx-exportd: -c $CONF -L DEBUG" "$LOGFILE" \
@@ -352,6 +362,9 @@ init stop >"$WORK/init.out" 2>&1 || { cat "$WORK/init.out" >&2; fail "'$INIT sto
 wait_gone "$PID2" 20 || fail "cbx-exportd $PID2 still runs 20 s after '$INIT stop'"
 set +e; init status >/dev/null 2>&1; rc=$?; set -e
 [ $rc -eq 3 ] || fail "'$INIT status' exits $rc after stop, expected 3"
+if [ $REAL_DAEMON = 1 ]; then
+    daemon_running_says false || fail "cbx-export status --json still sees a daemon after stop"
+fi
 say "stopped in $(($(date +%s) - t)) s; status 3"
 
 # ---------------------------------------------------------------- 5. purge
