@@ -1,7 +1,6 @@
 """cbx-export export end to end: real dbus-daemon + cbx-evtdb, exact windows, clear failures."""
 
 import gzip
-import json
 import os
 import select
 import signal
