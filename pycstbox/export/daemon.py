@@ -1,0 +1,346 @@
+"""``cbx-exportd``: the foreground daemon (DESIGN section 5).
+
+::
+
+    cbx-exportd [-c CONFIG] [-L LEVEL] [--debug]
+    python3 -m pycstbox.export.daemon ...       (from a source checkout)
+
+Threads:
+
+- the main thread owns signals and inotify: one ``select`` on the inotify fd and
+  a self-pipe (``signal.set_wakeup_fd``; worker threads write to it too when
+  their status changed), no timeout, no polling.  It writes the status file;
+- one *process lane* runs ``ExportProcess.run`` (the same code and the same
+  ``state_dir/lock`` as ``cbx-export run``) at start-up (catch-up after a reboot),
+  then at each job's next due time; a run blocked by the lock (cron) is tried
+  again 60 s later.  It sleeps in chunks of at most 300 s and recomputes, so a
+  wall-clock jump is noticed;
+- one *outbox lane* per target (:mod:`pycstbox.export.outbox`).
+
+SIGTERM/SIGINT: nothing new starts; the lanes get up to :data:`STOP_GRACE` s to
+finish what they are doing, then the process ends with ``os._exit`` anyway:
+an abandoned upload leaves its backlog entry or outbox file in place (every
+write of the core is atomic), so it is delivered once or twice, never lost.
+The status file is removed.  SIGHUP: reload the configuration; an invalid one is
+refused with its one-line reason and the old one stays in force.
+
+Runtime directory (``status.json``, staging): the config's ``runtime_dir``, else
+``$CBX_EXPORT_RUNTIME_DIR``, else ``/run/cstbox-export`` (a tmpfs: the status
+file is written atomically but not fsynced, and only when its content changed).
+Exit codes: 0 stopped by a signal, 2 configuration or start-up error, 3 another
+``cbx-exportd`` runs on the same runtime directory.
+"""
+
+import argparse
+import datetime
+import fcntl
+import json
+import logging
+import os
+import select
+import signal
+import sys
+import threading
+import time
+
+log = logging.getLogger(__name__)
+UTC = datetime.timezone.utc
+PROG = 'cbx-exportd'
+DEFAULT_RUNTIME_DIR = '/run/cstbox-export'
+MAX_SLEEP = 300.0          # seconds: recompute the schedule at least this often
+LOCK_RETRY = 60.0          # seconds before trying again when a cron run holds the lock
+STOP_GRACE = 7.0           # seconds given to the lanes on SIGTERM (the contract is 10 s)
+LOG_LEVELS = ('DEBUG', 'INFO', 'WARN', 'WARNING', 'ERROR', 'CRITICAL')
+
+
+def runtime_dir(config, environ=os.environ):
+    """The runtime directory of ``config`` (see module docstring)."""
+    return (getattr(config, 'runtime_dir', None) or environ.get('CBX_EXPORT_RUNTIME_DIR')
+            or DEFAULT_RUNTIME_DIR)
+
+
+def _iso(t):
+    return t.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ') if t else None
+
+
+def _utcnow():
+    return datetime.datetime.now(UTC)
+
+
+class ProcessLane(threading.Thread):
+    """Runs the export process at start-up and then at each next due time."""
+
+    def __init__(self, config, runtime_dir, wake=lambda: None):
+        threading.Thread.__init__(self, name='process', daemon=True)
+        self.config = config
+        self.runtime_dir = runtime_dir
+        self._wake = wake
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._force = True
+        self.next_due = None
+        self.last_run = None
+
+    def update(self, config):
+        """A new configuration: use it, and run now (its jobs may be due)."""
+        with self._cond:
+            self.config = config
+            self._force = True
+            self._cond.notify()
+
+    def stop(self):
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+
+    def snapshot(self):
+        with self._cond:
+            return _iso(self.next_due), self.last_run
+
+    def run(self):
+        next_at = None
+        while True:
+            with self._cond:
+                while not self._stopping and not self._force:
+                    now = _utcnow()
+                    if next_at is not None and now >= next_at:
+                        break
+                    wait = MAX_SLEEP if next_at is None else (next_at - now).total_seconds()
+                    self._cond.wait(min(wait, MAX_SLEEP))
+                if self._stopping:
+                    return
+                self._force = False
+                config = self.config
+            next_at = self._run_once(config)
+            self._wake()
+
+    def _run_once(self, config):
+        """One run; returns the time of the next one."""
+        from .errors import LockError
+        from .process import ExportProcess
+        now = _utcnow()
+        proc = ExportProcess(config, runtime_dir=self.runtime_dir)
+        try:
+            rep = proc.run(now=now)
+        except LockError as exc:
+            log.info('%s (a cron run?); the daemon tries again in %d s', exc, LOCK_RETRY)
+            return now + datetime.timedelta(seconds=LOCK_RETRY)
+        except Exception as exc:  # noqa: BLE001 - the daemon must keep going
+            log.debug('export run failed', exc_info=True)
+            log.error('export run failed: %s; trying again in %d s', exc, LOCK_RETRY)
+            with self._cond:
+                self.last_run = {'at': _iso(now), 'exit_code': 1, 'error': str(exc)}
+            return now + datetime.timedelta(seconds=LOCK_RETRY)
+        last = {'at': _iso(now), 'exit_code': rep.exit_code, 'enqueued': rep.enqueued,
+                'delivered': rep.delivered, 'failed': rep.failed,
+                'dead_lettered': rep.dead_lettered, 'pending': rep.pending}
+        if rep.enqueued or rep.delivered or rep.failed or rep.dead_lettered:
+            log.info('run: %d queued, %d delivered, %d failed, %d dead-lettered, %d pending',
+                     rep.enqueued, rep.delivered, rep.failed, rep.dead_lettered, rep.pending)
+        try:
+            nd = proc.next_due(now=_utcnow())
+        except Exception as exc:  # noqa: BLE001
+            log.error('cannot compute the next slot: %s', exc)
+            nd = None
+        with self._cond:
+            self.last_run, self.next_due = last, nd
+        after = _utcnow()
+        if nd is None:
+            return after + datetime.timedelta(days=1)      # no job: rechecked every 300 s anyway
+        if nd <= after:                                    # nothing could be queued (clock?)
+            return after + datetime.timedelta(seconds=LOCK_RETRY)
+        return nd
+
+
+class Daemon:
+    """The main loop (see module docstring)."""
+
+    def __init__(self, config, args):
+        self.config = config
+        self.args = args
+        self.runtime_dir = runtime_dir(config)
+        self.status_path = os.path.join(self.runtime_dir, 'status.json')
+        self.started = _utcnow()
+        self._stop = None
+        self._reload = False
+        self._last_status = None
+        self._status_failed = False
+        self._r = self._w = None
+        self.watcher = self.lane = None
+
+    def wake(self):
+        """Wake the main loop (from any thread)."""
+        try:
+            os.write(self._w, b'\0')
+        except (BlockingIOError, OSError):
+            pass
+
+    def _on_stop(self, signum, frame):
+        self._stop = signum
+
+    def _on_hup(self, signum, frame):
+        self._reload = True
+
+    def serve(self):
+        """Run until SIGTERM/SIGINT; returns the exit code."""
+        from .outbox import OutboxWatcher
+        try:
+            os.makedirs(self.runtime_dir, exist_ok=True)
+            lockfd = os.open(os.path.join(self.runtime_dir, 'daemon.lock'),
+                             os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            print('%s: cannot use the runtime directory %s: %s (set runtime_dir or '
+                  'CBX_EXPORT_RUNTIME_DIR)' % (PROG, self.runtime_dir, exc.strerror),
+                  file=sys.stderr)
+            return 2
+        try:
+            fcntl.flock(lockfd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print('%s: another cbx-exportd already runs with %s' % (PROG, self.runtime_dir),
+                  file=sys.stderr)
+            return 3
+        self._r, self._w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(self._w, warn_on_full_buffer=False)
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        signal.signal(signal.SIGHUP, self._on_hup)
+        self.watcher = OutboxWatcher(wake=self.wake)
+        self.watcher.apply(self.config)
+        self.lane = ProcessLane(self.config, self.runtime_dir, self.wake)
+        self.lane.start()
+        log.info('started (pid %d), config %s, state in %s, %d job(s), %d target(s)',
+                 os.getpid(), self._config_path(), self.config.state_dir,
+                 len(self.config.jobs), len(self.config.targets))
+        fds = [self._r, self.watcher.fileno()]
+        while self._stop is None:
+            if self._reload:
+                self._reload = False
+                self.reload()
+            self.write_status()
+            try:
+                ready, _, _ = select.select(fds, [], [])
+            except InterruptedError:
+                continue
+            if self._r in ready:
+                try:
+                    while os.read(self._r, 512):
+                        pass
+                except BlockingIOError:
+                    pass
+            if self.watcher.fileno() in ready:
+                self.watcher.handle()
+        return self.shutdown()
+
+    def shutdown(self):
+        log.info('stopping (signal %d)', self._stop)
+        self.watcher.stop()
+        self.lane.stop()
+        deadline = time.monotonic() + STOP_GRACE
+        done = self.watcher.join(deadline)
+        self.lane.join(max(0.0, deadline - time.monotonic()))
+        done = done and not self.lane.is_alive()
+        try:
+            os.unlink(self.status_path)
+        except OSError:
+            pass
+        if not done:
+            log.warning('an upload or an export was still running and is abandoned: it stays '
+                        'pending and is sent again at the next start')
+            logging.shutdown()
+            os._exit(0)
+        self.watcher.close()
+        log.info('stopped')
+        return 0
+
+    def reload(self):
+        """SIGHUP: load the configuration again; keep the old one when the new one is bad."""
+        from . import config as configmod, logsetup
+        from .errors import ConfigError
+        try:
+            new = configmod.load(self.args.config)
+        except ConfigError as exc:
+            log.error('configuration not reloaded, the previous one stays in force: %s', exc)
+            return
+        except Exception as exc:  # noqa: BLE001
+            log.error('configuration not reloaded, the previous one stays in force: %s', exc)
+            return
+        try:
+            setup_logging(self.args, new, logsetup)
+        except OSError as exc:
+            log.error('log settings not applied: cannot open the log file: %s', exc)
+        self.config = new
+        self.watcher.apply(new)
+        self.lane.update(new)
+        log.info('configuration reloaded from %s', self._config_path())
+
+    def _config_path(self):
+        files = getattr(self.config, 'files', ())
+        return files[0] if files else (self.args.config or '(built-in defaults)')
+
+    def status_doc(self):
+        next_due, last_run = self.lane.snapshot()
+        return {'pid': os.getpid(), 'started': _iso(self.started),
+                'config': self._config_path(), 'next_due': next_due, 'last_run': last_run,
+                'outbox': self.watcher.status()}
+
+    def write_status(self):
+        """Write status.json when its content changed (``updated`` = time of the change)."""
+        from .atomic import write_atomic
+        doc = self.status_doc()
+        body = json.dumps(doc, sort_keys=True)
+        if body == self._last_status:
+            return
+        doc['updated'] = _iso(_utcnow())
+        try:
+            write_atomic(self.status_path, json.dumps(doc, indent=1, sort_keys=True) + '\n',
+                         durable=False, skip_unchanged=False)
+        except OSError as exc:
+            if not self._status_failed:
+                log.error('cannot write %s: %s', self.status_path, exc)
+            self._status_failed = True
+            return
+        self._status_failed = False
+        self._last_status = body
+
+
+def setup_logging(args, cfg, logsetup):
+    """Logging as ``cbx-export`` does it: -L/--debug override the config's [log] level."""
+    if cfg is None or cfg.log.file or cfg.log.syslog or not args.loglevel:
+        logsetup.configure(args.loglevel, cfg.log if cfg else None, args.debug, ident=PROG)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog=PROG, description='cstbox-export daemon: runs the export jobs at their slots '
+                               'and uploads the files dropped in the outbox folders.')
+    parser.add_argument('-c', '--config', metavar='CONFIG',
+                        help='configuration file (default: $CBX_EXPORT_CONFIG or '
+                             '/etc/cstbox/export.toml)')
+    parser.add_argument('-L', '--loglevel', metavar='LEVEL', type=str.upper,
+                        choices=LOG_LEVELS, help='log level (default: the config\'s, INFO)')
+    parser.add_argument('--debug', action='store_true', help='same as -L DEBUG')
+    return parser
+
+
+def main(argv=None):
+    """Entry point of ``cbx-exportd``; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    from . import config as configmod, logsetup
+    from .errors import ConfigError
+    setup_logging(args, None, logsetup)
+    try:
+        cfg = configmod.load(args.config)
+        setup_logging(args, cfg, logsetup)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print('%s: cannot open the log file: %s' % (PROG, exc), file=sys.stderr)
+        return 2
+    return Daemon(cfg, args).serve()
+
+
+if __name__ == '__main__':
+    # run the imported module, not __main__: loggers are named pycstbox.export.daemon
+    from pycstbox.export.daemon import main as _main
+    sys.exit(_main())
