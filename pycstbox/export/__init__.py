@@ -3,25 +3,40 @@
 ``EventsExportJob``, ``Backlog`` and ``ExportError`` keep the documented CSTBox
 export API (see DESIGN.md section 3), fixed where the original was broken.
 Everything else (configuration, formats, transports, the export process, the
-daemon) lives in the sub-modules and is imported on demand.
+daemon) lives in the sub-modules.  Names are imported on first use (PEP 562),
+so that ``cbx-export --help`` does not pay for modules it does not need.
 """
 
-from .backlog import Backlog
-from .errors import (BacklogError, ConfigError, EventStoreError, ExportError, LockError,
-                     PermanentError, TemporaryError, TransportError)
-from .job import EventsExportJob
+import importlib
 
 __version__ = '1.0.0'
 
-ERR_NONE = EventsExportJob.ERR_NONE
-ERR_PREPARE = EventsExportJob.ERR_PREPARE
-ERR_EXPORT_EVENTS = EventsExportJob.ERR_EXPORT_EVENTS
-ERR_SEND = EventsExportJob.ERR_SEND
+ERR_NONE = 0
+ERR_PREPARE = 100
+ERR_EXPORT_EVENTS = 200
+ERR_SEND = 300
+DEFAULT_LOCATION_ROOT = '/var/lib/cstbox/export/backlog'
 
-DEFAULT_LOCATION_ROOT = Backlog.DEFAULT_LOCATION_ROOT
+_LAZY = {
+    'Backlog': 'backlog',
+    'EventsExportJob': 'job',
+    'ExportError': 'errors', 'ConfigError': 'errors', 'EventStoreError': 'errors',
+    'TransportError': 'errors', 'TemporaryError': 'errors', 'PermanentError': 'errors',
+    'BacklogError': 'errors', 'LockError': 'errors',
+}
 
-__all__ = [
-    'Backlog', 'EventsExportJob', 'ExportError', 'ConfigError', 'EventStoreError',
-    'TransportError', 'TemporaryError', 'PermanentError', 'BacklogError', 'LockError',
-    'ERR_NONE', 'ERR_PREPARE', 'ERR_EXPORT_EVENTS', 'ERR_SEND', 'DEFAULT_LOCATION_ROOT',
-]
+__all__ = sorted(_LAZY) + ['ERR_NONE', 'ERR_PREPARE', 'ERR_EXPORT_EVENTS', 'ERR_SEND',
+                           'DEFAULT_LOCATION_ROOT']
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError('module %r has no attribute %r' % (__name__, name))
+    value = getattr(importlib.import_module('.' + module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__
