@@ -42,7 +42,7 @@ def worker(mode, address, day, count, prefetch):
     n = calls = 0
     if mode == 'client':
         from pycstbox.evtdb.client import EventStoreClient
-        client = EventStoreClient(address, prefetch=prefetch)
+        client = EventStoreClient(address, pipeline=prefetch)
         for _ in client.events(start, end):
             n += 1
         calls = client.stats['calls']
@@ -105,7 +105,7 @@ def main():
             for name, mode, day, count, prefetch in (
                     ('baseline', 'baseline', BIG_DAY, args.events, True),
                     ('client', 'client', BIG_DAY, args.events, True),
-                    ('client-noprefetch', 'client', BIG_DAY, args.events, False),
+                    ('client-nopipeline', 'client', BIG_DAY, args.events, False),
                     ('client-small', 'client', SMALL_DAY, small, True)):
                 r = run_worker(mode, address, day, count, prefetch)
                 best = results.get(name)
@@ -115,8 +115,8 @@ def main():
         print('%-18s %8d events %6.2f s %9.0f events/s  peak RSS %5.1f MB  %d calls'
               % (name, r['events'], r['seconds'], r['rate'], r['rss_mb'], r['calls']))
     base, cli = results['baseline'], results['client']
-    print('ratio client/baseline events/s: %.2fx (without prefetch: %.2fx)'
-          % (cli['rate'] / base['rate'], results['client-noprefetch']['rate'] / base['rate']))
+    print('ratio client/baseline events/s: %.2fx (without pipelining: %.2fx)'
+          % (cli['rate'] / base['rate'], results['client-nopipeline']['rate'] / base['rate']))
     print('client peak RSS %d events: %.1f MB, %d events: %.1f MB, ratio %.2fx'
           % (small, results['client-small']['rss_mb'], args.events, cli['rss_mb'],
              cli['rss_mb'] / results['client-small']['rss_mb']))

@@ -44,11 +44,11 @@ def _serve(argv):
     _setup_logging(args)
     if not os.path.isdir(args.root):
         parser.exit(2, 'cbx-evtdb: --root %s: no such directory\n' % args.root)
-    from pycstbox.evtdb import client, service
+    from pycstbox.evtdb import bus, service
     from pycstbox.export.errors import EventStoreError
     address = args.address or os.environ.get('DBUS_SESSION_BUS_ADDRESS', '')
     try:
-        address = client.resolve_address(address)
+        address = bus.resolve_address(address)
     except EventStoreError as exc:
         parser.exit(2, 'cbx-evtdb: %s\n' % exc)
     import dbus

@@ -25,12 +25,10 @@ import dbus
 import dbus.service
 
 from pycstbox.evtdb import fsys
+from pycstbox.evtdb.bus import BUS_NAME, INTERFACE, SYSTEM_INTERFACE, SYSTEM_PATH, TOO_MANY
 
 log = logging.getLogger(__name__)
 
-BUS_NAME = INTERFACE = 'fr.cstb.cstbox.EventDatabase'
-SYSTEM_INTERFACE = 'fr.cstb.cstbox.__system__'
-SYSTEM_PATH = '/__system__'
 EVENTS_SIGNATURE = 'a(sssva{sv})'
 DEFAULT_MAX_EVENTS = 200000
 _INT32 = (-2 ** 31, 2 ** 31 - 1)
@@ -40,7 +38,7 @@ _SIMPLE = (str, float, bool)
 class TooManyEvents(dbus.DBusException):
     """The reply would exceed the configured cap: ask for a shorter time range."""
 
-    _dbus_error_name = INTERFACE + '.TooManyEvents'
+    _dbus_error_name = TOO_MANY
 
 
 class InvalidArgs(dbus.DBusException):

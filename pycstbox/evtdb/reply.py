@@ -1,0 +1,98 @@
+"""Decoding of ``get_events`` replies (``a(sssva{sv})``) into :class:`Event` objects."""
+
+import logging
+
+from pycstbox.evtdb.event import Event, decode_value, parse_bus_timestamp
+
+log = logging.getLogger(__name__)
+
+_MAX_LOGGED = 20
+_EPOCH = parse_bus_timestamp('1970-01-01 00:00:00')
+#: type -> converter to a plain Python value; dbus types are added by :func:`register`
+PLAIN = {str: str, float: float, int: int, bool: bool}
+
+
+def register(dbus):
+    """Teach :func:`plain` the dbus-python types (called by the client, which imports dbus)."""
+    PLAIN.update({dbus.String: str, dbus.Double: float, dbus.Boolean: bool,
+                  dbus.Int16: int, dbus.Int32: int, dbus.Int64: int, dbus.Byte: int,
+                  dbus.UInt16: int, dbus.UInt32: int, dbus.UInt64: int,
+                  dbus.ObjectPath: str, dbus.Signature: str})
+
+
+def plain(value):
+    """dbus-python values -> plain Python values (recursively)."""
+    conv = PLAIN.get(type(value))
+    if conv is not None:
+        return conv(value)
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return bool(value) if type(value).__name__ == 'Boolean' else int(value)
+    if isinstance(value, float):
+        return float(value)
+    return str(value) if isinstance(value, str) else value
+
+
+def decode(reply, lo, hi, stats, types=None, names=None):
+    """Yield the events of ``reply`` with ``lo <= timestamp < hi``, oldest first.
+
+    ``types``/``names``: optional sets filtering on this side.  A malformed item
+    (wrong arity, bad timestamp, data not a dict) is skipped, counted in
+    ``stats['skipped']`` and logged with its content (the first 20 of a read).
+    Each item of ``reply`` (a list) is released once decoded, so a page's memory
+    shrinks while it is consumed.
+    """
+    if not _in_order(reply):
+        reply.sort(key=_sort_key)
+    conv_of, parse = PLAIN.get, parse_bus_timestamp
+    for i, item in enumerate(reply):
+        reply[i] = None
+        try:
+            ts_text, var_type, var_name, value, data = item
+            ts = parse(ts_text)
+            if not isinstance(data, dict):
+                raise TypeError('data is not a dictionary')
+        except (ValueError, TypeError) as exc:
+            stats['skipped'] += 1
+            if stats['skipped'] <= _MAX_LOGGED:
+                log.warning('skipping malformed event %.300r: %s', plain(item), exc)
+            continue
+        if ts < lo or ts >= hi:
+            continue
+        if (types is not None and var_type not in types) or \
+                (names is not None and var_name not in names):
+            continue
+        fields = {}
+        for k, v in data.items():
+            if k != 'value':
+                conv = conv_of(type(v))
+                fields[str(k)] = conv(v) if conv is not None else plain(v)
+        unit = fields.get('unit', '')
+        yield Event(ts, str(var_type), str(var_name), decode_value(value),
+                    unit if isinstance(unit, str) else str(unit), fields)
+
+
+def _in_order(reply):
+    """True when the reply's timestamps (fixed-format strings) never go backwards."""
+    try:
+        prev = ''
+        for item in reply:
+            ts = item[0]
+            if ts < prev:
+                return False
+            prev = ts
+    except (TypeError, IndexError, KeyError):
+        return False
+    return True
+
+
+def _sort_key(item):
+    try:
+        return parse_bus_timestamp(item[0])
+    except (TypeError, ValueError, IndexError, KeyError):
+        return _EPOCH
