@@ -1,0 +1,186 @@
+"""``ftp`` transport: upload with ``ftplib``, optionally over explicit TLS (FTPS).
+
+The file is stored as ``.NAME.tmp`` then renamed to ``NAME`` (when the server refuses to
+rename over an existing file, the old file is deleted first and the rename retried);
+the ``SIZE`` of the result is compared to the local size when the server supports it.
+
+Options: ``host``, ``port`` (21), ``user``, ``password``, ``directory`` (cwd after
+login), ``tls`` (False: explicit ``AUTH TLS`` with a protected data channel when True),
+``passive`` (True), ``timeout`` (60 s, every socket operation), ``verify`` (not in the
+config schema: True by default; a CA bundle path may be given; ``SSL_CERT_FILE`` is
+honoured by the system default too).
+
+Classification: 4xx replies and socket errors temporary; 5xx permanent, except 552
+(storage full) temporary; TLS certificate verification failures permanent.
+"""
+
+import ftplib
+import logging
+import os
+import ssl
+
+from pycstbox.export.transports import Transport, temp_name
+
+log = logging.getLogger(__name__)
+
+BLOCK = 256 * 1024
+
+_HINTS = {
+    '530': 'login refused: check user and password_file',
+    '550': 'file or directory unavailable: check directory and the account\'s write rights',
+    '553': 'file name not allowed: check directory and the account\'s write rights',
+    '552': 'storage full on the server (will retry)',
+    '532': 'the server needs an account for storing files',
+}
+
+
+class FtpTransport(Transport):
+    """Upload files to an FTP or FTPS server (see the module docstring)."""
+
+    type = 'ftp'
+
+    def __init__(self, target, site=''):
+        Transport.__init__(self, target, site)
+        self.host = str(self.opt('host', ''))
+        self.port = int(self.opt('port', 21))
+        self.user = str(self.opt('user', 'anonymous'))
+        self.directory = str(self.opt('directory', ''))
+        self.tls = bool(self.opt('tls', False))
+        self.passive = bool(self.options.get('passive', True) is not False)
+        self.timeout = float(self.opt('timeout', 60))
+        self.verify = self.options.get('verify', True)
+
+    def _where(self):
+        return '%s:%d' % (self.host, self.port)
+
+    def _context(self):
+        ctx = ssl.create_default_context()
+        if isinstance(self.verify, str) and self.verify:
+            ctx.load_verify_locations(self.verify)
+        elif self.verify is False:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+
+    def _connect(self):
+        if not self.host:
+            raise self.permanent('no host configured')
+        ftp = (ftplib.FTP_TLS(context=self._context(), timeout=self.timeout) if self.tls
+               else ftplib.FTP(timeout=self.timeout))
+        try:
+            ftp.connect(self.host, self.port)
+            ftp.login(self.user, self.options.get('password') or '')
+            if self.tls:
+                ftp.prot_p()
+            ftp.set_pasv(self.passive)
+            if self.directory:
+                ftp.cwd(self.directory)
+        except BaseException:
+            _quit(ftp)
+            raise
+        return ftp
+
+    def _error(self, exc, what):
+        """Translate an ftplib/socket/ssl error into Temporary/PermanentError."""
+        where = '%s on %s' % (what, self._where())
+        if isinstance(exc, ftplib.error_perm):
+            reply = ' '.join(str(exc).split())[:200]
+            code = reply[:3]
+            hint = _HINTS.get(code, 'the server refused it')
+            msg = '%s: %s: %s' % (where, reply, hint)
+            return self.temporary(msg) if code == '552' else self.permanent(msg)
+        if isinstance(exc, ftplib.error_temp):
+            return self.temporary('%s: %s (will retry)' % (where, ' '.join(str(exc).split())))
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return self.permanent('%s: TLS certificate could not be verified (%s): install '
+                                  'the server\'s CA in the system store or fix host'
+                                  % (where, exc.verify_message))
+        if isinstance(exc, (ftplib.error_reply, ftplib.error_proto, EOFError)):
+            return self.temporary('%s: unexpected answer: %s (will retry)' % (where, exc))
+        if isinstance(exc, TimeoutError):
+            return self.temporary('%s: no answer within %g s (will retry)'
+                                  % (where, self.timeout))
+        reason = getattr(exc, 'strerror', None) or str(exc) or type(exc).__name__
+        return self.temporary('%s: %s (will retry)' % (where, reason))
+
+    def send(self, path, name, *, job='', key=None):
+        """Upload ``path`` as ``.NAME.tmp``, rename it to ``NAME``, compare the size."""
+        tmp = temp_name(name)
+        with self.open_source(path) as src:
+            size = os.fstat(src.fileno()).st_size
+            ftp = None
+            try:
+                ftp = self._connect()
+                try:
+                    ftp.storbinary('STOR ' + tmp, src, blocksize=BLOCK)
+                    self._rename(ftp, tmp, name)
+                except ftplib.Error:   # the control connection still works: clean up
+                    _delete_quietly(ftp, tmp)
+                    raise
+                self._verify_size(ftp, name, size)
+            except (ftplib.all_errors + (EOFError,)) as exc:
+                raise self._error(exc, 'upload of %s' % name) from exc
+            finally:
+                _quit(ftp)
+        log.debug('target %s: %s uploaded to %s', self.name, name, self._where())
+
+    def _rename(self, ftp, tmp, name):
+        try:
+            ftp.rename(tmp, name)
+        except ftplib.error_perm:
+            # some servers refuse to rename over an existing file
+            try:
+                ftp.delete(name)
+            except ftplib.error_perm:
+                pass
+            ftp.rename(tmp, name)
+
+    def _verify_size(self, ftp, name, size):
+        try:
+            remote = ftp.size(name)
+        except ftplib.error_perm:   # SIZE not supported
+            return
+        if remote is not None and remote != size:
+            raise ftplib.error_temp('451 %s has %d bytes on the server instead of %d'
+                                    % (name, remote, size))
+
+    def check(self):
+        """Log in, change to the directory, store and delete an empty probe file."""
+        ftp = None
+        probe = temp_name('cbx-export-check.%d' % os.getpid())
+        try:
+            ftp = self._connect()
+            ftp.storbinary('STOR ' + probe, _Empty())
+            ftp.delete(probe)
+        except (ftplib.all_errors + (EOFError,)) as exc:
+            if ftp is not None and isinstance(exc, ftplib.Error):
+                _delete_quietly(ftp, probe)
+            raise self._error(exc, 'check') from exc
+        finally:
+            _quit(ftp)
+
+
+class _Empty:
+    def read(self, size=-1):
+        return b''
+
+
+def _delete_quietly(ftp, name):
+    try:
+        ftp.delete(name)
+    except (ftplib.all_errors + (EOFError,)):
+        pass
+
+
+def _quit(ftp):
+    if ftp is None:
+        return
+    if ftp.sock is not None:
+        try:
+            ftp.quit()
+        except (ftplib.all_errors + (EOFError,)):
+            pass
+    ftp.close()
+
+
+TRANSPORT = FtpTransport

@@ -1,0 +1,245 @@
+"""``http`` transport: upload with ``requests`` (HTTP or HTTPS).
+
+- ``POST`` (default) sends a ``multipart/form-data`` body with the file in the form field
+  ``field`` (default ``file``); ``PUT`` sends the raw file as the body.  Either way the
+  body is streamed from the file in chunks with an exact ``Content-Length``: memory stays
+  flat whatever the file size.
+- ``url`` may contain ``{site}``, ``{job}`` and ``{name}`` (percent-encoded when filled).
+- ``username``/``password`` -> Basic auth (a warning is logged over plain ``http://``).
+- ``verify``: True (default, system CAs), False, or the path of a CA bundle.
+- ``connect_timeout`` (default 10 s) and ``timeout`` (read timeout, default 60 s): a
+  server that accepts and never answers cannot hang a run.
+- ``headers``: extra headers; ``key`` of :meth:`send` -> ``Idempotency-Key``.
+- Redirects are not followed (a streamed body cannot be replayed): fix the URL instead.
+
+Classification: 2xx delivered; refused, DNS, timeouts, resets, 408, 429, 5xx temporary
+(``Retry-After`` -> ``retry_after``); 400, 401, 403, 404, 405, 410, 413, 415, any other
+4xx or 3xx and TLS verification failures permanent.
+"""
+
+import email.utils
+import logging
+import os
+import time
+import uuid
+from urllib.parse import quote, urlsplit
+
+from pycstbox.export.transports import Transport
+
+log = logging.getLogger(__name__)
+
+CHUNK = 256 * 1024
+EXCERPT = 200
+
+_TEMPORARY_STATUS = {408, 425, 429}
+_HINTS = {
+    400: 'the server rejected the request as malformed: check url, method and field',
+    401: 'authentication failed: check username and password_file',
+    403: 'access denied: check the account rights on the server',
+    404: 'URL not found: check url ({site}/{job}/{name} placeholders)',
+    405: 'method not allowed: check method (POST or PUT) and url',
+    410: 'URL no longer exists: check url with the receiver\'s administrator',
+    413: 'file too large for the server: use compression or a shorter period',
+    415: 'file type refused: check format, compress and field',
+}
+
+
+class _Body:
+    """An iterable body of known length: multipart preamble, the file in chunks, epilogue."""
+
+    def __init__(self, fileobj, size, head=b'', tail=b''):
+        self.fileobj, self.size, self.head, self.tail = fileobj, size, head, tail
+
+    def __len__(self):
+        return len(self.head) + self.size + len(self.tail)
+
+    def __iter__(self):
+        if self.head:
+            yield self.head
+        left = self.size
+        while left > 0:
+            chunk = self.fileobj.read(min(CHUNK, left))
+            if not chunk:
+                raise OSError('local file shrank while being sent')
+            left -= len(chunk)
+            yield chunk
+        if self.tail:
+            yield self.tail
+
+
+def _multipart(field, filename):
+    boundary = 'cbx-export-%s' % uuid.uuid4().hex
+    quoted = filename.replace('\\', '\\\\').replace('"', '\\"')
+    head = ('--%s\r\nContent-Disposition: form-data; name="%s"; filename="%s"\r\n'
+            'Content-Type: application/octet-stream\r\n\r\n'
+            % (boundary, field, quoted)).encode('utf-8')
+    tail = ('\r\n--%s--\r\n' % boundary).encode('ascii')
+    return 'multipart/form-data; boundary=%s' % boundary, head, tail
+
+
+def parse_retry_after(value, now=None):
+    """Seconds to wait from a ``Retry-After`` header (delay or HTTP date), None if unusable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    now = time.time() if now is None else now
+    return max(0.0, when.timestamp() - now)
+
+
+def _excerpt(response):
+    try:
+        text = response.content[:EXCERPT * 4].decode('utf-8', 'replace')
+    except Exception:  # pylint: disable=broad-except  # body unreadable: no excerpt
+        return ''
+    text = ' '.join(text.split())
+    return text[:EXCERPT] + ('...' if len(text) > EXCERPT else '')
+
+
+class HttpTransport(Transport):
+    """Upload files with HTTP POST (multipart) or PUT (see the module docstring)."""
+
+    type = 'http'
+
+    def __init__(self, target, site=''):
+        Transport.__init__(self, target, site)
+        self.url = str(self.opt('url', ''))
+        self.method = str(self.opt('method', 'POST')).upper()
+        self.field = str(self.opt('field', 'file'))
+        self.username = self.opt('username', '')
+        verify = self.options.get('verify', True)
+        self.verify = True if verify is None or verify == '' else verify
+        self.timeout = float(self.opt('timeout', 60))
+        self.connect_timeout = float(self.opt('connect_timeout', 10))
+        self.headers = dict(self.opt('headers', {}) or {})
+        self._session = None
+        if self.username and urlsplit(self.url).scheme == 'http':
+            log.warning('target %s: Basic auth over plain http sends the password '
+                        'unencrypted: use an https:// url', self.name)
+
+    def _url(self, job='', name=''):
+        url = self.url
+        for key, value in (('{site}', self.site), ('{job}', job), ('{name}', name)):
+            url = url.replace(key, quote(value or '', safe=''))
+        return url
+
+    def _request(self, method, url, **kwargs):
+        requests = self.require('requests', 'python3-requests')
+        if self._session is None:
+            self._session = requests.Session()
+        if self.username:
+            kwargs['auth'] = (self.username, self.options.get('password') or '')
+        try:
+            return self._session.request(
+                method, url, verify=self.verify, allow_redirects=False,
+                timeout=(self.connect_timeout, self.timeout), **kwargs)
+        except requests.exceptions.SSLError as exc:
+            if 'CERTIFICATE_VERIFY_FAILED' in str(exc) or 'certificate verify' in str(exc):
+                raise self.permanent(
+                    'TLS certificate of %s could not be verified (%s): install the '
+                    'server\'s CA and set verify = "/path/to/ca.pem", or fix the host name '
+                    'in url' % (_host(url), _reason(exc))) from exc
+            raise self.temporary('TLS error with %s: %s' % (_host(url), _reason(exc))) from exc
+        except requests.exceptions.ConnectTimeout as exc:
+            raise self.temporary('no connection to %s within %g s: check the network '
+                                 '(will retry)' % (_host(url), self.connect_timeout)) from exc
+        except requests.exceptions.ReadTimeout as exc:
+            raise self.temporary('%s did not answer within %g s (will retry)'
+                                 % (_host(url), self.timeout)) from exc
+        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                requests.exceptions.InvalidSchema, requests.exceptions.URLRequired) as exc:
+            raise self.permanent('invalid url %r: fix url in the target configuration'
+                                 % self.url) from exc
+        except requests.exceptions.RequestException as exc:
+            raise self.temporary('cannot reach %s: %s (will retry)'
+                                 % (_host(url), _reason(exc))) from exc
+        except OSError as exc:
+            raise self.temporary('upload to %s failed: %s' % (_host(url), exc)) from exc
+
+    def _classify(self, response, what):
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        excerpt = _excerpt(response)
+        detail = '%s: HTTP %d %s%s' % (what, status, response.reason or '',
+                                       (' (%s)' % excerpt) if excerpt else '')
+        if status in _TEMPORARY_STATUS or status >= 500 or status < 200:
+            retry_after = parse_retry_after(response.headers.get('Retry-After'))
+            hint = ' (will retry%s)' % (' after %g s' % retry_after if retry_after else '')
+            raise self.temporary(detail + hint, retry_after=retry_after)
+        if 300 <= status < 400:
+            raise self.permanent('%s: redirected to %s: set url to the final address'
+                                 % (detail, response.headers.get('Location', '?')))
+        raise self.permanent('%s: %s' % (detail, _HINTS.get(
+            status, 'the server refused the upload: check the target configuration')))
+
+    def send(self, path, name, *, job='', key=None):
+        """Upload ``path`` as ``name``; return once the server answered 2xx."""
+        url = self._url(job, name)
+        with self.open_source(path) as src:
+            size = os.fstat(src.fileno()).st_size
+            headers = dict(self.headers)
+            if key:
+                headers['Idempotency-Key'] = key
+            if self.method == 'PUT':
+                headers['Content-Type'] = 'application/octet-stream'
+                body = _Body(src, size)
+            else:
+                headers['Content-Type'], head, tail = _multipart(self.field, name)
+                body = _Body(src, size, head, tail)
+            headers['Content-Length'] = str(len(body))
+            response = self._request(self.method, url, data=body, headers=headers)
+            try:
+                self._classify(response, 'upload of %s to %s' % (name, _host(url)))
+            finally:
+                response.close()
+        log.debug('target %s: %s uploaded (HTTP %d)', self.name, name, response.status_code)
+
+    def check(self):
+        """OPTIONS on the URL: reachable, TLS valid, credentials not refused.
+
+        401/403/404/410 and temporary statuses fail; other answers (405, 501...) pass,
+        as many upload endpoints do not implement OPTIONS.
+        """
+        url = self._url('check', 'check')
+        response = self._request('OPTIONS', url)
+        try:
+            status = response.status_code
+            if status in (401, 403, 404, 410) or status in _TEMPORARY_STATUS or status >= 500:
+                self._classify(response, 'check of %s' % _host(url))
+        finally:
+            response.close()
+
+    def close(self):
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+
+def _host(url):
+    parts = urlsplit(url)
+    return '%s://%s' % (parts.scheme, parts.hostname or '?') + (
+        ':%d' % parts.port if parts.port else '')
+
+
+def _reason(exc):
+    """The innermost useful reason of a requests/urllib3 error, on one line."""
+    inner = exc
+    while True:
+        nxt = getattr(inner, 'reason', None) or (inner.args[0] if inner.args else None)
+        if isinstance(nxt, BaseException) and nxt is not inner:
+            inner = nxt
+            continue
+        break
+    text = ' '.join(str(inner).split())
+    return text[:200]
+
+
+TRANSPORT = HttpTransport

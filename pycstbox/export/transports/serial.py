@@ -1,0 +1,200 @@
+"""``serial`` transport: send a file over a serial line (radio modem...) with ``pyserial``.
+
+Protocols (option ``protocol``):
+
+- ``ymodem`` (default, recommended): YMODEM batch with CRC and 1K blocks.  Block 0
+  carries the file name and its exact size, so the receiver (e.g. lrzsz ``rb``) writes
+  the file under ``name``, byte-identical; an empty block 0 ends the batch.
+- ``xmodem``: plain XMODEM-1K with CRC (``python3-xmodem``).  XMODEM carries no name
+  nor size: the receiver chooses the name and gets the file padded with 0x1A up to a
+  multiple of 1024 bytes (use it only when the receiving side strips the padding).
+
+Each block is acknowledged by the receiver (``XMODEM1k`` of ``python3-xmodem`` sends the
+data blocks); :meth:`send` returns once the end of the file was acknowledged.  The
+receiver names the file itself: a failed transfer may leave a partial file on the
+receiving side (lrzsz keeps it) — it is overwritten by the next successful send.
+
+Options: ``port`` (device), ``baudrate`` (115200), ``protocol`` (``ymodem``),
+``timeout`` (60 s: longest silence of the receiver tolerated at any point).
+
+Classification: port missing or busy, receiver silent, receiver cancel (CAN CAN), too
+many rejected blocks: temporary.  Unknown protocol: permanent.
+"""
+
+import logging
+import os
+import time
+
+from pycstbox.export.transports import Transport
+
+log = logging.getLogger(__name__)
+
+SOH, STX, EOT, ACK, NAK, CAN, CRC = b'\x01', b'\x02', b'\x04', b'\x06', b'\x15', b'\x18', b'C'
+PROTOCOLS = ('ymodem', 'xmodem')
+RETRY = 10
+POLL = 0.2   # seconds: granularity of the read deadlines
+
+
+class _Abort(Exception):
+    """Internal: the receiver is silent or cancelled (message for the technician)."""
+
+
+class _Line:
+    """getc/putc for python3-xmodem over a pyserial port, with a silence deadline."""
+
+    def __init__(self, port, timeout):
+        self.port, self.timeout = port, timeout
+        self.last = time.monotonic()
+        self.cancels = 0
+
+    def getc(self, size, timeout=1):
+        """Up to ``size`` bytes within ``timeout`` s (None if none); _Abort on silence/cancel."""
+        until = time.monotonic() + (timeout or 1)
+        while True:
+            data = self.port.read(size)   # port.timeout is short: re-check the deadlines
+            now = time.monotonic()
+            if data:
+                break
+            if now - self.last >= self.timeout:
+                raise _Abort('the receiver stayed silent for %g s' % self.timeout)
+            if now >= until:
+                return None
+        self.last = now
+        self.cancels = self.cancels + 1 if data == CAN else 0
+        if self.cancels >= 2:
+            raise _Abort('the receiver cancelled the transfer')
+        return data
+
+    def putc(self, data, timeout=1):
+        self.port.write(data)
+        return len(data)
+
+    def wait_for(self, wanted, what):
+        """Read until one of ``wanted`` arrives (other bytes are line noise)."""
+        errors = 0
+        while True:
+            char = self.getc(1, self.timeout)
+            if char in wanted:
+                return char
+            errors += 1
+            if errors > RETRY * 4:
+                raise _Abort('the receiver did not %s' % what)
+
+
+class SerialTransport(Transport):
+    """Send files over a serial port with YMODEM or XMODEM-1K (see the module docstring)."""
+
+    type = 'serial'
+
+    def __init__(self, target, site=''):
+        Transport.__init__(self, target, site)
+        self.port = str(self.opt('port', ''))
+        self.baudrate = int(self.opt('baudrate', 115200))
+        self.protocol = str(self.opt('protocol', 'ymodem')).lower()
+        self.timeout = float(self.opt('timeout', 60))
+
+    def _open(self):
+        serial = self.require('serial', 'python3-serial')
+        if self.protocol not in PROTOCOLS:
+            raise self.permanent('unknown protocol %r: use one of %s'
+                                 % (self.protocol, ', '.join(PROTOCOLS)))
+        if not self.port:
+            raise self.permanent('no port configured')
+        try:
+            return serial.Serial(self.port, self.baudrate, timeout=POLL,
+                                 write_timeout=self.timeout, exclusive=True)
+        except (serial.SerialException, OSError, ValueError) as exc:
+            raise self.temporary('cannot open serial port %s: %s: check the cable or USB '
+                                 'adapter and that no other program uses the port '
+                                 '(will retry)' % (self.port, _reason(exc))) from exc
+
+    def check(self):
+        """The port exists and can be opened exclusively (nothing is sent)."""
+        self._open().close()
+
+    def send(self, path, name, *, job='', key=None):
+        """Send ``path``; return once the receiver acknowledged the end of the file."""
+        xmodem = self.require('xmodem', 'python3-xmodem')
+        serial = self.require('serial', 'python3-serial')
+        with self.open_source(path) as src:
+            st = os.fstat(src.fileno())
+            port = self._open()
+            line = _Line(port, self.timeout)
+            modem = xmodem.XMODEM1k(line.getc, line.putc)
+            modem.log.setLevel(logging.CRITICAL)   # it logs every NAK as an error
+            try:
+                if self.protocol == 'ymodem':
+                    self._block0(modem, line, _header(name, st.st_size, st.st_mtime))
+                ok = modem.send(src, retry=RETRY, timeout=self._ack_wait(), quiet=True)
+                if not ok:
+                    raise _Abort('the receiver cancelled or rejected too many blocks')
+                if self.protocol == 'ymodem':
+                    self._block0(modem, line, b'', final=True)
+            except _Abort as exc:
+                _cancel(port)
+                raise self.temporary('sending %s on %s: %s (will retry)'
+                                     % (name, self.port, exc)) from exc
+            except (serial.SerialException, OSError) as exc:
+                raise self.temporary('sending %s on %s: %s (will retry)'
+                                     % (name, self.port, _reason(exc))) from exc
+            finally:
+                port.close()
+        log.debug('target %s: %s sent on %s (%s)', self.name, name, self.port, self.protocol)
+
+    def _ack_wait(self):
+        """Seconds to wait for a block's ACK before sending it again.
+
+        lrzsz flushes its input right after each ACK, so a block sent at once may be
+        lost (always possible on fast links): it is sent again after the time to transmit
+        two blocks plus 2 s (lrzsz takes 1 s to acknowledge EOT).  The receiver's silence
+        is still bounded by ``timeout`` as a whole.
+        """
+        return min(self.timeout, 2.0 + 2 * 1029 * 10.0 / max(self.baudrate, 1))
+
+    def _block0(self, modem, line, data, final=False):
+        """YMODEM block 0: wait for 'C', send the header, wait for its ACK.
+
+        ``final``: the empty block 0 that ends the batch.  The file was already
+        acknowledged (lrzsz closes it before acknowledging EOT), so it is sent twice at
+        most and a missing answer is not an error.
+        """
+        try:
+            line.wait_for((CRC,), 'ask for the file header')
+        except _Abort:
+            if final:
+                log.debug('target %s: no request for the end of batch', self.name)
+                return
+            raise
+        size = 128 if len(data) <= 128 else 1024
+        data = data.ljust(size, b'\0')
+        packet = modem._make_send_header(size, 0) + data + modem._make_send_checksum(1, data)
+        for _ in range(2 if final else RETRY):
+            line.putc(packet)
+            try:
+                char = line.getc(1, self._ack_wait())
+            except _Abort:
+                if final:
+                    return
+                raise
+            if char == ACK:
+                return
+        if not final:
+            raise _Abort('the receiver rejected the file header')
+
+
+def _header(name, size, mtime):
+    return b'%s\0%d %o' % (os.path.basename(name).encode('utf-8'), size, int(mtime))
+
+
+def _cancel(port):
+    try:
+        port.write(CAN * 3)
+    except Exception:  # pylint: disable=broad-except  # best effort on a dying line
+        pass
+
+
+def _reason(exc):
+    return ' '.join(str(getattr(exc, 'strerror', None) or exc).split())
+
+
+TRANSPORT = SerialTransport

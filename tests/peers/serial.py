@@ -1,0 +1,107 @@
+"""A real serial link for tests: a ``socat`` pty pair and ``lrzsz`` receivers.
+
+Usage::
+
+    with SerialLink(tmp_path / 'tty') as link:
+        link.sender                                     # path of the port the transport opens
+        with link.receiver(outdir, 'ymodem') as rx:     # lrzsz rb (or rx for 'xmodem')
+            transport.send(...)
+        rx.returncode                                   # after the block: rb's exit status
+
+``receiver()`` starts ``rb --ymodem -b -y -u`` (files land in ``outdir`` under the name of
+YMODEM block 0, overwriting) or ``rx -c -b outdir/xmodem.bin``, reading and writing the
+receiving pty; on exit it waits for the receiver a few seconds, then kills it.  socat is
+stopped when the link exits.
+"""
+
+import os
+import shutil
+import subprocess
+import time
+
+SOCAT = '/usr/bin/socat'
+
+
+def serial_usable():
+    """Why the serial peer cannot run here ('' when it can)."""
+    missing = [p for p in (SOCAT, '/usr/bin/rb', '/usr/bin/rx') if not os.path.exists(p)]
+    return ('not installed: %s (apt install socat lrzsz)' % ', '.join(missing)) if missing else ''
+
+
+class Receiver:
+    """A running lrzsz receiver on the receiving end of a link."""
+
+    def __init__(self, link, outdir, protocol, idle):
+        self.outdir = os.fspath(outdir)
+        os.makedirs(self.outdir, exist_ok=True)
+        tenths = str(int(idle * 10))
+        if protocol == 'ymodem':
+            cmd = ['rb', '--ymodem', '-b', '-y', '-u', '-q', '-t', tenths]
+        else:
+            cmd = ['rx', '-c', '-b', '-y', '-q', '-t', tenths,
+                   os.path.join(self.outdir, 'xmodem.bin')]
+        self.tty = open(link.receiving, 'r+b', buffering=0)
+        self.proc = subprocess.Popen(cmd, cwd=self.outdir, stdin=self.tty, stdout=self.tty,
+                                     stderr=subprocess.PIPE)
+        self.returncode = None
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(5)
+
+    def stop(self, wait=5.0):
+        try:
+            self.proc.wait(wait)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        self.returncode = self.proc.returncode
+        self.stderr = self.proc.stderr.read().decode('utf-8', 'replace')
+        self.proc.stderr.close()
+        self.tty.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop(wait=5.0 if exc[0] is None else 0.5)
+
+
+class SerialLink:
+    """Two linked ptys made by socat (a context manager)."""
+
+    def __init__(self, root):
+        self.root = os.fspath(root)
+        self.proc = None
+
+    def __enter__(self):
+        os.makedirs(self.root, exist_ok=True)
+        self.sender = os.path.join(self.root, 'ttyA')
+        self.receiving = os.path.join(self.root, 'ttyB')
+        self.proc = subprocess.Popen(
+            [SOCAT, 'pty,raw,echo=0,link=%s' % self.sender,
+             'pty,raw,echo=0,link=%s' % self.receiving],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 5
+        while not (os.path.exists(self.sender) and os.path.exists(self.receiving)):
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                self.__exit__()
+                raise RuntimeError('socat did not create the pty pair')
+            time.sleep(0.02)
+        return self
+
+    def receiver(self, outdir, protocol='ymodem', idle=3.0):
+        """Start an lrzsz receiver (``rb`` or ``rx``) on the receiving end."""
+        return Receiver(self, outdir, protocol, idle)
+
+    def __exit__(self, *exc):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def clean(self):
+        shutil.rmtree(self.root, ignore_errors=True)
