@@ -8,7 +8,7 @@ become ``None``, "no value", as for notifications).
 """
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import NamedTuple
 
 UTC = timezone.utc
@@ -90,5 +90,3 @@ def as_utc(ts):
         return ts.replace(tzinfo=UTC)
     return ts.astimezone(UTC)
 
-
-ONE_MICROSECOND = timedelta(microseconds=1)

@@ -5,14 +5,15 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from pycstbox.evtdb import fsys
 from pycstbox.evtdb.client import EventStoreClient
 from pycstbox.export.errors import EventStoreError
-from tests.peers.evtdb import _env, evtdb_bus, private_bus, wait_for_name, write_dense_day
+from tests.peers.evtdb import _env, bus_pid, evtdb_bus, evtdb_service, private_bus, \
+    wait_for_name, write_dense_day
 
 from conftest import DAY1, DAY2, HERE
 
@@ -112,6 +113,16 @@ def test_pages_stay_near_target(tmp_path):
             assert c.stats['largest'] <= 12000 and c.stats['calls'] < 60
 
 
+def test_abandoned_read_leaves_client_usable(client, evtdb_root):
+    """Stopping a read early (pending call cancelled) does not disturb the next read."""
+    it = client.events(at(2026, 11, 27), at(2026, 11, 29))
+    first = [next(it) for _ in range(10)]
+    it.close()
+    again = list(client.events(at(2026, 11, 27), at(2026, 11, 29)))
+    assert [e.var_name for e in again[:10]] == [e.var_name for e in first]
+    assert len(again) == len(stored(evtdb_root, (DAY1, DAY2)))
+
+
 def test_service_not_running(tmp_path):
     """No service on the bus: a clear EventStoreError saying it is not running."""
     with private_bus(tmp_path) as address:
@@ -134,7 +145,6 @@ def test_killed_mid_read(tmp_path, victim):
     root = tmp_path / 'root'
     write_dense_day(root, DAY1, 100000)
     with private_bus(tmp_path) as address:
-        from tests.peers.evtdb import evtdb_service
         with evtdb_service(address, root) as proc:
             c = EventStoreClient(address, timeout=20)
             try:
@@ -144,8 +154,7 @@ def test_killed_mid_read(tmp_path, victim):
                 if victim == 'service':
                     proc.kill()
                 else:
-                    bus_pid = int(subprocess.check_output(['pgrep', '-f', address.split('=')[1][:-4]]).split()[0])
-                    os.kill(bus_pid, signal.SIGKILL)
+                    os.kill(bus_pid(address), signal.SIGKILL)
                 t0 = time.monotonic()
                 with pytest.raises(EventStoreError) as info:
                     for _ in it:

@@ -20,8 +20,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 
+_BUS_PIDS = {}
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUS_NAME = 'fr.cstb.cstbox.EventDatabase'
 
@@ -78,11 +79,18 @@ def private_bus(tmp_path=None, abstract=False, timeout=10.0):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError('dbus-daemon did not start (see %s)' % log.name)
             time.sleep(0.01)
+        _BUS_PIDS[address] = proc.pid
         yield address
     finally:
+        _BUS_PIDS.pop(address, None)
         _stop(proc)
         log.close()
         shutil.rmtree(sockdir, ignore_errors=True)
+
+
+def bus_pid(address):
+    """Process id of the dbus-daemon started by :func:`private_bus` for ``address``."""
+    return _BUS_PIDS[address]
 
 
 def _reachable(address, sock, abstract):
@@ -189,5 +197,5 @@ def day_start(day):
     return datetime(day.year, day.month, day.day)
 
 
-__all__ = ['private_bus', 'evtdb_service', 'evtdb_bus', 'wait_for_name', 'generate_days',
-           'write_events', 'write_dense_day', 'day_start', 'timedelta']
+__all__ = ['private_bus', 'bus_pid', 'evtdb_service', 'evtdb_bus', 'wait_for_name', 'generate_days',
+           'write_events', 'write_dense_day', 'day_start']
