@@ -367,6 +367,19 @@ if [ $REAL_DAEMON = 1 ]; then
 fi
 say "stopped in $(($(date +%s) - t)) s; status 3"
 
+if [ $REAL_DAEMON = 1 ]; then
+    # ---- [daemon] a configuration error makes start fail (not hidden by --background).
+    printf 'site = [\n' >"$WORK/broken.toml"
+    sed -i "s#^CONFIG=.*#CONFIG=$WORK/broken.toml#" $DEFAULTS
+    set +e; init start >"$WORK/init.out" 2>&1; rc=$?; set -e
+    [ $rc -ne 0 ] || fail "'$INIT start' succeeds with a broken configuration"
+    [ -z "$(daemon_pid)" ] || fail "a daemon runs with a broken configuration"
+    grep -q "broken.toml" "$LOGFILE" || { tail -n 5 "$LOGFILE" >&2; fail "$LOGFILE does not name the broken file"; }
+    set +e; init status >/dev/null 2>&1; rc=$?; set -e
+    [ $rc -eq 1 ] || [ $rc -eq 3 ] || fail "'$INIT status' exits $rc after a failed start, expected 1 or 3"
+    say "[daemon] a broken configuration makes '$INIT start' fail"
+fi
+
 # ---------------------------------------------------------------- 5. purge
 dpkg --purge $PKG >"$WORK/purge.log" 2>&1 || { cat "$WORK/purge.log" >&2; fail "dpkg --purge failed"; }
 INSTALLED=0
