@@ -4,12 +4,14 @@
 #
 #   1. builds the .deb from a scratch copy of the work tree (build-deb.sh);
 #   2. checks its file list, control fields and dependencies; runs lintian;
-#   3. installs it with dpkg -i (twice: postinst is idempotent);
+#   3. installs it with dpkg -i, reinstalls it (postinst is idempotent),
+#      removes it (state and conffile kept) and installs it again;
 #   4. drives the service through /etc/init.d/cstbox-export (this machine's
 #      invoke-rc.d refuses service actions): status 3 when stopped, start,
 #      [daemon] export of a window from a private D-Bus bus + cbx-evtdb to a
 #      local HTTP receiver, upload of a file dropped in an outbox,
-#      cbx-export status, restart, stop (waiting until the process is gone);
+#      cbx-export status, reload; restart, stop (waiting until the process is
+#      gone), [daemon] start refused with a broken configuration;
 #   5. purges the package and checks that the machine is as it was
 #      (file lists of /etc /usr /var/lib, dpkg and apt bookkeeping excepted).
 #
@@ -210,7 +212,14 @@ say "lintian --fail-on error,warning: clean ($(($(date +%s) - t)) s)"
 snapshot >"$WORK/before"
 INSTALLED=1
 dpkg -i "$DEB" >"$WORK/install.log" 2>&1 || { cat "$WORK/install.log" >&2; fail "dpkg -i failed"; }
+echo kept >$STATE_DIR/pkgtest-marker
 dpkg -i "$DEB" >"$WORK/reinstall.log" 2>&1 || { cat "$WORK/reinstall.log" >&2; fail "reinstalling failed (postinst not idempotent?)"; }
+dpkg -r $PKG >"$WORK/remove.log" 2>&1 || { cat "$WORK/remove.log" >&2; fail "dpkg -r failed"; }
+[ -f $STATE_DIR/pkgtest-marker ] || fail "dpkg -r (without purge) removed the state in $STATE_DIR"
+[ -f /etc/cstbox/export.toml ] || fail "dpkg -r (without purge) removed the conffile"
+[ ! -e /usr/bin/cbx-export ] || fail "dpkg -r left /usr/bin/cbx-export"
+dpkg -i "$DEB" >"$WORK/install2.log" 2>&1 || { cat "$WORK/install2.log" >&2; fail "install after remove failed"; }
+rm -f $STATE_DIR/pkgtest-marker
 dpkg-query -W -f='${Status}' $PKG | grep -q 'install ok installed' || fail "$PKG is not installed after dpkg -i"
 [ "$(stat -c '%U:%G %a' $STATE_DIR)" = "root:root 750" ] \
     || fail "$STATE_DIR is $(stat -c '%U:%G %a' $STATE_DIR 2>&1), expected root:root 750"
@@ -346,6 +355,12 @@ if [ $REAL_DAEMON = 1 ]; then
         || { cat "$WORK/status.out" >&2; fail "cbx-export status failed"; }
     daemon_running_says true || fail "cbx-export status --json does not see the running daemon"
     say "[daemon] cbx-export status: ok"
+    # ---- [daemon] reload = SIGHUP: the same daemon re-reads its configuration.
+    init reload >"$WORK/init.out" 2>&1 || { cat "$WORK/init.out" >&2; fail "'$INIT reload' failed"; }
+    wait_for 10 grep -q 'configuration reloaded' "$LOGFILE" \
+        || { tail -n 10 "$LOGFILE" >&2; fail "the daemon did not log a reload after '$INIT reload'"; }
+    [ "$(daemon_pid)" = "$PID1" ] || fail "reload replaced the daemon"
+    say "[daemon] reload: ok"
 else
     grep -q "stand-in cbx-exportd: -c $CONF -L DEBUG" "$LOGFILE" \
         || { cat "$LOGFILE" >&2; fail "the daemon output does not reach $LOGFILE"; }
