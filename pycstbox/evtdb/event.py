@@ -19,6 +19,7 @@ BUS_TS_FORMAT = '%Y-%m-%d %H:%M:%S.%f'
 _INT_RE = re.compile(r'[-+]?[0-9]+\Z')
 _FLOAT_RE = re.compile(r'[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\Z')
 _NO_VALUE = ('', 'None', 'null')
+_SPECIAL_FLOATS = ('nan', 'inf', '-inf', '+inf', 'NaN', 'Infinity', '-Infinity')
 _BOOLEANS = {'True': True, 'False': False, 'true': True, 'false': False}
 
 
@@ -47,7 +48,7 @@ def decode_value(value):
             return b
         if _INT_RE.match(value):
             return int(value)
-        if _FLOAT_RE.match(value):
+        if _FLOAT_RE.match(value) or value in _SPECIAL_FLOATS:
             return float(value)
         return str(value)
     if isinstance(value, bool) or value is None:
