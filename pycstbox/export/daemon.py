@@ -50,6 +50,7 @@ DEFAULT_RUNTIME_DIR = '/run/cstbox-export'
 MAX_SLEEP = 300.0          # seconds: recompute the schedule at least this often
 LOCK_RETRY = 60.0          # seconds before trying again when a cron run holds the lock
 STOP_GRACE = 7.0           # seconds given to the lanes on SIGTERM (the contract is 10 s)
+STATUS_INTERVAL = 1.0      # seconds: status.json is rewritten at most this often
 LOG_LEVELS = ('DEBUG', 'INFO', 'WARN', 'WARNING', 'ERROR', 'CRITICAL')
 
 
@@ -164,6 +165,7 @@ class Daemon:
         self._stop = None
         self._reload = False
         self._last_status = None
+        self._last_write = 0.0
         self._status_failed = False
         self._r = self._w = None
         self.watcher = self.lane = None
@@ -216,9 +218,9 @@ class Daemon:
             if self._reload:
                 self._reload = False
                 self.reload()
-            self.write_status()
+            timeout = self.write_status()
             try:
-                ready, _, _ = select.select(fds, [], [])
+                ready, _, _ = select.select(fds, [], [], timeout)
             except InterruptedError:
                 continue
             if self._r in ready:
@@ -284,12 +286,20 @@ class Daemon:
                 'outbox': self.watcher.status()}
 
     def write_status(self):
-        """Write status.json when its content changed (``updated`` = time of the change)."""
+        """Write status.json when its content changed (``updated`` = time of the change).
+
+        At most once per :data:`STATUS_INTERVAL`: returns None, or the seconds after
+        which a changed status is still to be written (the caller's select timeout).
+        """
         from .atomic import write_atomic
         doc = self.status_doc()
         body = json.dumps(doc, sort_keys=True)
         if body == self._last_status:
-            return
+            return None
+        wait = self._last_write + STATUS_INTERVAL - time.monotonic()
+        if wait > 0:
+            return wait
+        self._last_write = time.monotonic()
         doc['updated'] = _iso(_utcnow())
         try:
             write_atomic(self.status_path, json.dumps(doc, indent=1, sort_keys=True) + '\n',
@@ -298,9 +308,10 @@ class Daemon:
             if not self._status_failed:
                 log.error('cannot write %s: %s', self.status_path, exc)
             self._status_failed = True
-            return
+            return None
         self._status_failed = False
         self._last_status = body
+        return None
 
 
 def setup_logging(args, cfg, logsetup):

@@ -162,6 +162,7 @@ class OutboxLane(threading.Thread):
                 if result is None:
                     return                     # temporary failure: back off
                 removed += result
+                self._wake()                   # the status changed
                 if removed and removed % 50 == 0:
                     fsync_dir(self.dir)
         finally:
@@ -255,10 +256,16 @@ class OutboxLane(threading.Thread):
             os.close(fd)
 
     def _remove(self, path, name, st):
+        again = False
         try:
             now_st = os.lstat(path)
             if (now_st.st_ino, now_st.st_dev) == (st.st_ino, st.st_dev):
-                os.unlink(path)
+                if (now_st.st_size, now_st.st_mtime_ns) == (st.st_size, st.st_mtime_ns):
+                    os.unlink(path)
+                else:
+                    again = True
+                    log.info('outbox %s: %s changed while it was sent: it is sent again',
+                             self.target.name, name)
         except FileNotFoundError:
             pass
         except OSError as exc:
@@ -266,7 +273,8 @@ class OutboxLane(threading.Thread):
                       'sent again; check the permissions of %s', self.target.name, name,
                       exc.strerror, self.dir)
         with self._cond:
-            self._ready.discard(name)
+            if not again:
+                self._ready.discard(name)
             self.delivered += 1
             self.attempts = 0
             self.last_error = None
