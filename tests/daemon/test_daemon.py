@@ -76,3 +76,36 @@ def test_idle_cost(tmp_path, store_address, http_peer, daemon_factory):
     cpu1, rss = proc_usage(d.pid)
     assert cpu1 - cpu0 < 0.1, 'idle CPU %.3f s in 20 s' % (cpu1 - cpu0)
     assert rss < 40 * 1024, 'idle RSS %d kB' % rss
+
+
+def test_sigterm_during_window_upload_then_restart(tmp_path, store_address, http_peer,
+                                                   daemon_factory):
+    """SIGTERM while a window uploads exits within 10 s; it stays pending and arrives later."""
+    y = _yesterday()
+    cfg = write_config(tmp_path / 'export.toml', tmp_path / 'state', http_peer.url,
+                       store_address, job=y.isoformat())
+    http_peer.behave('slow', delay=12)    # longer than the daemon's grace: abandoned
+    d = daemon_factory(cfg)
+    wait_for(lambda: any(r.method == 'PUT' for r in http_peer.requests), 15,
+             what='the window upload to start')
+    took = d.terminate(timeout=15)
+    assert took < 10, 'daemon took %.1f s to stop' % took
+    backlog = tmp_path / 'state' / 'backlog' / 'daily'
+    assert len([n for n in os.listdir(backlog) if n.endswith('.json')]) == 1   # still pending
+    http_peer.behave('accept')
+    d2 = daemon_factory(cfg)
+    wait_for(lambda: (d2.status() or {}).get('last_run'), 15, what='the run after restart')
+    assert d2.status()['last_run']['delivered'] == 1
+    assert not [n for n in os.listdir(backlog) if n.endswith('.json')]
+    names = [u.name for u in http_peer.uploads]
+    assert 1 <= len(names) <= 2 and len(set(names)) == 1
+
+
+def test_second_daemon_refused(outbox_setup, daemon_factory):
+    """A second cbx-exportd on the same runtime directory exits with code 3."""
+    cfg, _ = outbox_setup
+    d = daemon_factory(cfg)
+    out = subprocess.run([sys.executable, '-m', 'pycstbox.export.daemon', '-c', cfg],
+                         env=d.env, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 3 and 'another cbx-exportd' in out.stderr
+    assert d.proc.poll() is None

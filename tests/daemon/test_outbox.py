@@ -4,6 +4,8 @@ import os
 import signal
 import time
 
+import pytest
+
 from .conftest import drop, wait_for
 
 
@@ -73,6 +75,24 @@ def test_symlink_refused_and_left(outbox_setup, http_peer, daemon_factory, tmp_p
     assert 'link.csv refused' in log and 'symbolic link' in log
     assert 'adir refused' in log
     assert log.count('link.csv refused') == 1
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root to give a file to another user')
+def test_foreign_owner_refused(outbox_setup, http_peer, daemon_factory, tmp_path):
+    """A file owned by another user (not root, not the service user) is refused and stays."""
+    cfg, outbox = outbox_setup
+    d = daemon_factory(cfg)
+    src = tmp_path / 'src'
+    src.mkdir()
+    (src / 'foreign.csv').write_bytes(b'x')
+    os.chown(str(src / 'foreign.csv'), 12345, 12345)
+    os.rename(str(src / 'foreign.csv'), os.path.join(outbox, 'foreign.csv'))
+    time.sleep(0.2)
+    drop(outbox, 'mine.csv', b'ok', str(src))
+    wait_for(lambda: http_peer.read('mine.csv') == b'ok', 3, what='the regular file')
+    assert [u.name for u in http_peer.uploads] == ['mine.csv']
+    assert os.path.exists(os.path.join(outbox, 'foreign.csv'))
+    assert 'belongs to uid 12345' in d.log()
 
 
 def test_permanent_failure_dead_lettered(outbox_setup, http_peer, daemon_factory, tmp_path):
