@@ -43,21 +43,16 @@ import sys
 import threading
 import time
 
+from .runtime import runtime_dir
+
 log = logging.getLogger(__name__)
 UTC = datetime.timezone.utc
 PROG = 'cbx-exportd'
-DEFAULT_RUNTIME_DIR = '/run/cstbox-export'
 MAX_SLEEP = 300.0          # seconds: recompute the schedule at least this often
 LOCK_RETRY = 60.0          # seconds before trying again when a cron run holds the lock
 STOP_GRACE = 7.0           # seconds given to the lanes on SIGTERM (the contract is 10 s)
 STATUS_INTERVAL = 1.0      # seconds: status.json is rewritten at most this often
 LOG_LEVELS = ('DEBUG', 'INFO', 'WARN', 'WARNING', 'ERROR', 'CRITICAL')
-
-
-def runtime_dir(config, environ=os.environ):
-    """The runtime directory of ``config`` (see module docstring)."""
-    return (getattr(config, 'runtime_dir', None) or environ.get('CBX_EXPORT_RUNTIME_DIR')
-            or DEFAULT_RUNTIME_DIR)
 
 
 def _iso(t):
