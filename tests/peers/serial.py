@@ -9,13 +9,14 @@ Usage::
         rx.returncode                                   # after the block: rb's exit status
 
 ``receiver()`` starts ``rb --ymodem -b -y -u`` (files land in ``outdir`` under the name of
-YMODEM block 0, overwriting) or ``rx -c -b outdir/xmodem.bin``, reading and writing the
+YMODEM block 0, overwriting) or ``rx -c -b xmodem.bin`` (in ``outdir``), reading and writing the
 receiving pty; on exit it waits for the receiver a few seconds, then kills it.  socat is
 stopped when the link exits.
 """
 
 import os
 import shutil
+import signal
 import subprocess
 import time
 
@@ -31,23 +32,35 @@ def serial_usable():
 class Receiver:
     """A running lrzsz receiver on the receiving end of a link."""
 
-    def __init__(self, link, outdir, protocol, idle):
+    def __init__(self, link, outdir, protocol, idle, relay):
         self.outdir = os.fspath(outdir)
         os.makedirs(self.outdir, exist_ok=True)
-        tenths = str(int(idle * 10))
+        # --delay-startup 1: the sender opens its port first (pyserial flushes the input
+        # at open: a 'C' sent before would be lost and lrzsz repeats it only after 10 s)
+        common = ['--delay-startup', '1', '-b', '-y', '-q', '-t', str(int(idle * 10))]
         if protocol == 'ymodem':
-            cmd = ['rb', '--ymodem', '-b', '-y', '-u', '-q', '-t', tenths]
+            cmd = ['rb', '--ymodem', '-u'] + common
+        else:   # relative name: lrzsz refuses paths outside its cwd ("Security Violation")
+            cmd = ['rx', '-c'] + common + ['xmodem.bin']
+        if relay:
+            self.tty = None
+            cmd = [SOCAT, 'FILE:%s,raw,echo=0' % link.receiving, 'EXEC:%s' % ' '.join(cmd)]
+            self.proc = subprocess.Popen(cmd, cwd=self.outdir, stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                         start_new_session=True)
         else:
-            cmd = ['rx', '-c', '-b', '-y', '-q', '-t', tenths,
-                   os.path.join(self.outdir, 'xmodem.bin')]
-        self.tty = open(link.receiving, 'r+b', buffering=0)
-        self.proc = subprocess.Popen(cmd, cwd=self.outdir, stdin=self.tty, stdout=self.tty,
-                                     stderr=subprocess.PIPE)
+            self.tty = open(link.receiving, 'r+b', buffering=0)
+            self.proc = subprocess.Popen(cmd, cwd=self.outdir, stdin=self.tty,
+                                         stdout=self.tty, stderr=subprocess.PIPE,
+                                         start_new_session=True)
         self.returncode = None
 
     def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
+        """Kill the receiver (and its relay): its own process group."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         self.proc.wait(5)
 
     def stop(self, wait=5.0):
@@ -58,7 +71,8 @@ class Receiver:
         self.returncode = self.proc.returncode
         self.stderr = self.proc.stderr.read().decode('utf-8', 'replace')
         self.proc.stderr.close()
-        self.tty.close()
+        if self.tty is not None:
+            self.tty.close()
 
     def __enter__(self):
         return self
@@ -90,9 +104,16 @@ class SerialLink:
             time.sleep(0.02)
         return self
 
-    def receiver(self, outdir, protocol='ymodem', idle=3.0):
-        """Start an lrzsz receiver (``rb`` or ``rx``) on the receiving end."""
-        return Receiver(self, outdir, protocol, idle)
+    def receiver(self, outdir, protocol='ymodem', idle=3.0, relay=None):
+        """Start an lrzsz receiver (``rb`` or ``rx``) on the receiving end.
+
+        ``relay`` (default: for xmodem) puts a second socat between the pty and lrzsz:
+        lrzsz flushes its tty when it exits, and on a pty that also discards its last
+        ACK if not yet read by socat; XMODEM ends with that ACK (YMODEM does not).
+        """
+        if relay is None:
+            relay = protocol == 'xmodem'
+        return Receiver(self, outdir, protocol, idle, relay)
 
     def __exit__(self, *exc):
         if self.proc is not None and self.proc.poll() is None:

@@ -20,6 +20,7 @@ Classification: 2xx delivered; refused, DNS, timeouts, resets, 408, 429, 5xx tem
 import email.utils
 import logging
 import os
+import ssl
 import time
 import uuid
 from urllib.parse import quote, urlsplit
@@ -141,7 +142,7 @@ class HttpTransport(Transport):
                 method, url, verify=self.verify, allow_redirects=False,
                 timeout=(self.connect_timeout, self.timeout), **kwargs)
         except requests.exceptions.SSLError as exc:
-            if 'CERTIFICATE_VERIFY_FAILED' in str(exc) or 'certificate verify' in str(exc):
+            if _verify_failure(exc):
                 raise self.permanent(
                     'TLS certificate of %s could not be verified (%s): install the '
                     'server\'s CA and set verify = "/path/to/ca.pem", or fix the host name '
@@ -227,6 +228,20 @@ def _host(url):
     parts = urlsplit(url)
     return '%s://%s' % (parts.scheme, parts.hostname or '?') + (
         ':%d' % parts.port if parts.port else '')
+
+
+def _verify_failure(exc):
+    """True when a TLS error is a certificate (chain or host name) verification failure."""
+    seen, todo = set(), [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen or not isinstance(e, BaseException):
+            continue
+        seen.add(id(e))
+        if isinstance(e, ssl.SSLCertVerificationError) or type(e).__name__ == 'CertificateError':
+            return True
+        todo += [e.__cause__, e.__context__, getattr(e, 'reason', None)] + list(e.args)
+    return 'CERTIFICATE_VERIFY_FAILED' in str(exc)
 
 
 def _reason(exc):

@@ -9,10 +9,13 @@ Protocols (option ``protocol``):
   nor size: the receiver chooses the name and gets the file padded with 0x1A up to a
   multiple of 1024 bytes (use it only when the receiving side strips the padding).
 
-Each block is acknowledged by the receiver (``XMODEM1k`` of ``python3-xmodem`` sends the
-data blocks); :meth:`send` returns once the end of the file was acknowledged.  The
-receiver names the file itself: a failed transfer may leave a partial file on the
-receiving side (lrzsz keeps it) — it is overwritten by the next successful send.
+The block sender is this module's (``python3-xmodem`` has no YMODEM; its CRC is used);
+the receiver must ask for CRC (``C``).  Every block is acknowledged by the receiver
+before the next one is sent; a block not acknowledged in time is sent again (lrzsz
+flushes its input right after each ACK, so the next block may be lost on fast links);
+:meth:`send` returns once the end of the file (EOT) was acknowledged.  The receiver
+names the file itself: a failed transfer may leave a partial file on the receiving side
+(lrzsz keeps it); the next successful send overwrites it.
 
 Options: ``port`` (device), ``baudrate`` (115200), ``protocol`` (``ymodem``),
 ``timeout`` (60 s: longest silence of the receiver tolerated at any point).
@@ -30,6 +33,7 @@ from pycstbox.export.transports import Transport
 log = logging.getLogger(__name__)
 
 SOH, STX, EOT, ACK, NAK, CAN, CRC = b'\x01', b'\x02', b'\x04', b'\x06', b'\x15', b'\x18', b'C'
+PAD = b'\x1a'
 PROTOCOLS = ('ymodem', 'xmodem')
 RETRY = 10
 POLL = 0.2   # seconds: granularity of the read deadlines
@@ -40,7 +44,7 @@ class _Abort(Exception):
 
 
 class _Line:
-    """getc/putc for python3-xmodem over a pyserial port, with a silence deadline."""
+    """getc/putc over a pyserial port, with a deadline on the receiver's silence."""
 
     def __init__(self, port, timeout):
         self.port, self.timeout = port, timeout
@@ -120,16 +124,15 @@ class SerialTransport(Transport):
             st = os.fstat(src.fileno())
             port = self._open()
             line = _Line(port, self.timeout)
-            modem = xmodem.XMODEM1k(line.getc, line.putc)
-            modem.log.setLevel(logging.CRITICAL)   # it logs every NAK as an error
+            crc = xmodem.XMODEM1k(line.getc, line.putc).calc_crc
             try:
                 if self.protocol == 'ymodem':
-                    self._block0(modem, line, _header(name, st.st_size, st.st_mtime))
-                ok = modem.send(src, retry=RETRY, timeout=self._ack_wait(), quiet=True)
-                if not ok:
-                    raise _Abort('the receiver cancelled or rejected too many blocks')
+                    self._block0(line, crc, _header(name, st.st_size, st.st_mtime))
+                else:
+                    line.wait_for((CRC,), 'start the transfer (it must ask for CRC)')
+                self._blocks(line, crc, src)
                 if self.protocol == 'ymodem':
-                    self._block0(modem, line, b'', final=True)
+                    self._block0(line, crc, b'', final=True)
             except _Abort as exc:
                 _cancel(port)
                 raise self.temporary('sending %s on %s: %s (will retry)'
@@ -141,17 +144,51 @@ class SerialTransport(Transport):
                 port.close()
         log.debug('target %s: %s sent on %s (%s)', self.name, name, self.port, self.protocol)
 
-    def _ack_wait(self):
-        """Seconds to wait for a block's ACK before sending it again.
+    def _wait(self, extra):
+        """Seconds to wait for an answer before sending again.
 
         lrzsz flushes its input right after each ACK, so a block sent at once may be
-        lost (always possible on fast links): it is sent again after the time to transmit
-        two blocks plus 2 s (lrzsz takes 1 s to acknowledge EOT).  The receiver's silence
-        is still bounded by ``timeout`` as a whole.
+        lost (always possible on fast links): it is sent again after the time to
+        transmit two blocks plus ``extra`` s.  The receiver's silence is bounded by
+        ``timeout`` as a whole.
         """
-        return min(self.timeout, 2.0 + 2 * 1029 * 10.0 / max(self.baudrate, 1))
+        return min(self.timeout, extra + 2 * 1029 * 10.0 / max(self.baudrate, 1))
 
-    def _block0(self, modem, line, data, final=False):
+    def _packet(self, crc, seq, data):
+        size = 128 if len(data) <= 128 and seq == 0 else 1024
+        data = data.ljust(size, b'\0' if seq == 0 else PAD)
+        check = crc(data)
+        return (SOH if size == 128 else STX) + bytes((seq, 0xff - seq)) + data + \
+            bytes((check >> 8, check & 0xff))
+
+    def _exchange(self, line, packet, tries, wait):
+        """Send ``packet`` until ACKed (True) or ``tries`` exhausted (False)."""
+        for _ in range(tries):
+            line.putc(packet)
+            deadline = time.monotonic() + wait
+            while True:   # skip noise until ACK, NAK or the wait is over
+                char = line.getc(1, max(0.01, deadline - time.monotonic()))
+                if char == ACK:
+                    return True
+                if char is None or char == NAK or time.monotonic() >= deadline:
+                    break
+        return False
+
+    def _blocks(self, line, crc, src):
+        """XMODEM-1K data blocks (CRC), each ACKed, then EOT ACKed."""
+        seq = 1
+        while True:
+            data = src.read(1024)
+            if not data:
+                break
+            if not self._exchange(line, self._packet(crc, seq, data), RETRY, self._wait(1.0)):
+                raise _Abort('block %d was not acknowledged after %d tries' % (seq, RETRY))
+            seq = (seq + 1) & 0xff
+        # lrzsz waits 1 s of silence before it acknowledges EOT
+        if not self._exchange(line, EOT, RETRY, self._wait(2.0)):
+            raise _Abort('the end of the file was not acknowledged')
+
+    def _block0(self, line, crc, data, final=False):
         """YMODEM block 0: wait for 'C', send the header, wait for its ACK.
 
         ``final``: the empty block 0 that ends the batch.  The file was already
@@ -160,26 +197,16 @@ class SerialTransport(Transport):
         """
         try:
             line.wait_for((CRC,), 'ask for the file header')
+            if self._exchange(line, self._packet(crc, 0, data), 2 if final else RETRY,
+                              self._wait(1.0)):
+                return
         except _Abort:
-            if final:
-                log.debug('target %s: no request for the end of batch', self.name)
-                return
-            raise
-        size = 128 if len(data) <= 128 else 1024
-        data = data.ljust(size, b'\0')
-        packet = modem._make_send_header(size, 0) + data + modem._make_send_checksum(1, data)
-        for _ in range(2 if final else RETRY):
-            line.putc(packet)
-            try:
-                char = line.getc(1, self._ack_wait())
-            except _Abort:
-                if final:
-                    return
+            if not final:
                 raise
-            if char == ACK:
-                return
-        if not final:
-            raise _Abort('the receiver rejected the file header')
+        if final:
+            log.debug('target %s: end of batch not acknowledged (file was)', self.name)
+        else:
+            raise _Abort('the receiver did not acknowledge the file header')
 
 
 def _header(name, size, mtime):
