@@ -88,8 +88,11 @@ class FtpPeer:
             handler.keyfile = self.tls.key
             handler.tls_control_required = True
             handler.tls_data_required = True
+        quiet = logging.getLogger('pyftpdlib')
+        if not quiet.handlers:   # else pyftpdlib configures logging to stderr by itself
+            quiet.addHandler(logging.NullHandler())
+        quiet.setLevel(logging.WARNING)
         self.server = FTPServer(('127.0.0.1', 0), handler)
-        logging.getLogger('pyftpdlib').setLevel(logging.WARNING)
         self.port = self.server.address[1]
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()

@@ -7,14 +7,15 @@ Usage::
         ...                                               # upload with POST multipart or PUT
         peer.read('file.csv')                             # bytes stored under that name
         peer.uploads                                      # every completed upload, in order
-        peer.requests                                     # every request seen (method, path, headers)
+        peer.requests                                     # every request: method, path, headers
         peer.behave('status', status=503, retry_after='7')   # switch behaviour
 
 Behaviours (``peer.behave(mode, **kw)``): ``accept`` (store, answer 201), ``status``
 (read the body, answer ``status`` with ``body`` and optional ``retry_after``, store
 nothing), ``hang`` (read the body, never answer until the peer stops), ``slow`` (store,
 answer after ``delay`` seconds), ``reset`` (read ``after`` bytes of the body then reset
-the connection).  ``auth=(user, password)`` makes it answer 401 to other credentials.
+the connection); ``times=N`` limits a behaviour to the next N uploads.
+``auth=(user, password)`` makes it answer 401 to other credentials.
 
 Stored name: the multipart part's filename, else the last segment of the URL path; the
 ``Idempotency-Key`` header is recorded too (``peer.by_key``).  Bodies are streamed to
@@ -59,9 +60,22 @@ class HttpPeer:
 
     # -- control -------------------------------------------------------------------
     def behave(self, mode, **params):
-        """Switch behaviour: accept | status | hang | slow | reset (see module doc)."""
+        """Switch behaviour: accept | status | hang | slow | reset (see module doc).
+
+        ``times=N``: only for the next N uploads, then back to ``accept``.
+        """
         assert mode in ('accept', 'status', 'hang', 'slow', 'reset'), mode
-        self.mode, self.params = mode, params
+        with self.lock:
+            self.mode, self.params = mode, dict(params)
+
+    def _take_mode(self):
+        with self.lock:
+            mode, params = self.mode, dict(self.params)
+            if 'times' in self.params:
+                self.params['times'] -= 1
+                if self.params['times'] <= 0:
+                    self.mode, self.params = 'accept', {}
+            return mode, params
 
     @property
     def port(self):
@@ -196,7 +210,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _upload(self):
         self._record()
-        mode, params = self.peer.mode, self.peer.params
+        mode, params = self.peer._take_mode()
         if mode == 'reset':
             for _ in self._body_chunks(limit=params.get('after', 1024)):
                 pass

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from pycstbox.export.errors import PermanentError, TemporaryError, TransportError
+from pycstbox.export.errors import TemporaryError, TransportError
 from tests.transports.harness import SECRET, write
 
 NAME = 'lyon-b12_daily_20261127T000000Z_20261128T000000Z.csv.gz'

@@ -192,3 +192,13 @@ def test_invalid_url_is_permanent(data_file):
     """A URL without a scheme is permanent."""
     with pytest.raises(PermanentError, match='invalid url'):
         make('http', url='dwh.example.org/upload').send(data_file[0], 'a.csv')
+
+
+def test_peer_behaviour_for_a_number_of_uploads(http_peer, data_file):
+    """The peer's times=N behaviour fails N uploads then accepts (for retry tests)."""
+    http_peer.behave('status', status=503, times=1)
+    t = http(http_peer)
+    with pytest.raises(TemporaryError):
+        t.send(data_file[0], 'a.csv')
+    t.send(data_file[0], 'a.csv')
+    assert http_peer.read('a.csv') == data_file[1]

@@ -61,7 +61,6 @@ def test_receiver_cancel_is_temporary(serial_link, tmp_path):
     data = os.urandom(2000)
     with open(serial_link.receiving, 'r+b', buffering=0) as peer:
         def cancel():
-            peer.read(1) if False else None
             peer.write(b'C')
             time.sleep(0.3)
             peer.write(b'\x18\x18\x18')

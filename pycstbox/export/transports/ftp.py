@@ -56,6 +56,8 @@ class FtpTransport(Transport):
     def _context(self):
         ctx = ssl.create_default_context()
         if isinstance(self.verify, str) and self.verify:
+            if not os.path.exists(self.verify):
+                raise self.permanent('CA bundle %s (verify) does not exist' % self.verify)
             ctx.load_verify_locations(self.verify)
         elif self.verify is False:
             ctx.check_hostname = False

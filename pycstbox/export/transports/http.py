@@ -20,6 +20,7 @@ Classification: 2xx delivered; refused, DNS, timeouts, resets, 408, 429, 5xx tem
 import email.utils
 import logging
 import os
+import re
 import ssl
 import time
 import uuid
@@ -133,6 +134,9 @@ class HttpTransport(Transport):
 
     def _request(self, method, url, **kwargs):
         requests = self.require('requests', 'python3-requests')
+        if isinstance(self.verify, str) and not os.path.exists(self.verify):
+            raise self.permanent('CA bundle %s (verify) does not exist: fix verify in the '
+                                 'target configuration' % self.verify)
         if self._session is None:
             self._session = requests.Session()
         if self.username:
@@ -159,7 +163,7 @@ class HttpTransport(Transport):
             raise self.permanent('invalid url %r: fix url in the target configuration'
                                  % self.url) from exc
         except requests.exceptions.RequestException as exc:
-            raise self.temporary('cannot reach %s: %s (will retry)'
+            raise self.temporary('connection to %s failed: %s (will retry)'
                                  % (_host(url), _reason(exc))) from exc
         except OSError as exc:
             raise self.temporary('upload to %s failed: %s' % (_host(url), exc)) from exc
@@ -253,7 +257,7 @@ def _reason(exc):
             inner = nxt
             continue
         break
-    text = ' '.join(str(inner).split())
+    text = re.sub(r'<[^<>]* object at 0x[0-9a-f]+>: ', '', ' '.join(str(inner).split()))
     return text[:200]
 
 

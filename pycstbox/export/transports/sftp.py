@@ -72,6 +72,10 @@ class SftpTransport(Transport):
                         ' or '.join(transport.known_hosts) or 'any known_hosts file',
                         transport._accept_hint()))
 
+        for path in self.known_hosts:
+            if not os.path.isfile(path):
+                raise self.permanent('known_hosts file %s does not exist: %s'
+                                     % (path, self._accept_hint()))
         client = paramiko.SSHClient()
         try:
             for path in self.known_hosts:
