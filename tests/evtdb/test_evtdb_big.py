@@ -6,7 +6,7 @@ import sys
 
 from tests.peers.evtdb import _env, evtdb_bus, write_dense_day
 
-from conftest import DAY1
+from .conftest import DAY1
 
 READER = r'''
 import json, sys

@@ -15,7 +15,7 @@ from pycstbox.export.errors import EventStoreError
 from tests.peers.evtdb import _env, bus_pid, evtdb_bus, evtdb_service, private_bus, \
     wait_for_name, write_dense_day
 
-from conftest import DAY1, DAY2, HERE
+from .conftest import DAY1, DAY2, HERE
 
 UTC = timezone.utc
 

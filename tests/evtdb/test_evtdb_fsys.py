@@ -4,7 +4,7 @@ from datetime import date, datetime
 
 from pycstbox.evtdb import fsys
 
-from conftest import GARBAGE_LINES
+from .conftest import GARBAGE_LINES
 
 
 def test_line_format_matches_cstbox():

@@ -6,7 +6,7 @@ import dbus
 import pytest
 
 from tests.peers.evtdb import evtdb_bus, write_dense_day
-from conftest import DAY1
+from .conftest import DAY1
 
 NAME = IFACE = 'fr.cstb.cstbox.EventDatabase'
 
