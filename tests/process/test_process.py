@@ -232,16 +232,38 @@ def test_noop_run_writes_nothing(env):
     assert before == after
 
 
-def test_successful_job_writes_little(env):
-    """A successful daily job writes under 16 KiB in state_dir."""
-    proc, _, _, _, cfg = env
+def test_successful_job_writes_little(env, monkeypatch):
+    """A successful daily job writes at most 16 KiB under state_dir (bytes counted at write time)."""
+    proc, _, out, _, cfg = env
     proc.run(now=T('2026-11-21 01:00'))
-    proc.run(now=T('2026-11-22 01:00'))
-    io_path = '/proc/self/io'
-    total = sum(os.path.getsize(os.path.join(d, f))
-                for d, _, fs in os.walk(cfg.state_dir) for f in fs)
-    assert total < 16 * 1024
-    assert os.path.exists(io_path)
+    state_dir = os.path.realpath(cfg.state_dir)
+    fds, written, opened = {}, [0], []
+    real_open, real_write, real_builtin_open = os.open, os.write, open
+
+    def counting_open(path, flags, *a, **k):
+        fd = real_open(path, flags, *a, **k)
+        fds[fd] = os.path.realpath(os.path.join(k.get('dir_fd') and '' or '', path))
+        return fd
+
+    def counting_write(fd, data):
+        n = real_write(fd, data)
+        if fds.get(fd, '').startswith(state_dir):
+            written[0] += n
+        return n
+
+    def watching_open(file, mode='r', *a, **k):
+        if isinstance(file, (str, bytes, os.PathLike)) and any(c in mode for c in 'wax+') \
+                and os.path.realpath(file).startswith(state_dir):
+            opened.append(file)
+        return real_builtin_open(file, mode, *a, **k)
+    monkeypatch.setattr(os, 'open', counting_open)
+    monkeypatch.setattr(os, 'write', counting_write)
+    monkeypatch.setattr('builtins.open', watching_open)
+    rep = proc.run(now=T('2026-11-22 01:00'))
+    monkeypatch.undo()
+    assert rep.delivered == 1 and len(received(out)) == 2
+    assert opened == []                      # the file itself was staged outside state_dir
+    assert 0 < written[0] <= 16 * 1024, written[0]
 
 
 def test_watermark_advanced_after_enqueue(env):
