@@ -22,7 +22,12 @@ import secrets
 import threading
 
 from pyftpdlib.authorizers import DummyAuthorizer
-from pyftpdlib.handlers import FTPHandler, TLS_FTPHandler
+from pyftpdlib.handlers import FTPHandler
+
+try:    # needs python3-openssl
+    from pyftpdlib.handlers import TLS_FTPHandler
+except ImportError:
+    TLS_FTPHandler = None
 from pyftpdlib.servers import FTPServer
 
 USERS = {'user': 'elradfmwMT', 'ro': 'elr', 'full': 'elradfmwMT', 'norename': 'elradfmwMT'}
@@ -49,8 +54,9 @@ class _Plain(_Behaviour, FTPHandler):
     pass
 
 
-class _Tls(_Behaviour, TLS_FTPHandler):
-    pass
+if TLS_FTPHandler is not None:
+    class _Tls(_Behaviour, TLS_FTPHandler):
+        pass
 
 
 class FtpPeer:
@@ -75,6 +81,8 @@ class FtpPeer:
             return None
 
     def __enter__(self):
+        if self.tls and TLS_FTPHandler is None:
+            raise RuntimeError('FTP over TLS needs python3-openssl')
         authorizer = DummyAuthorizer()
         for user, perm in USERS.items():
             os.makedirs(self.home(user), exist_ok=True)

@@ -144,6 +144,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if isinstance(body, str):
             body = body.encode('utf-8')
         self.send_response(status)
+        if self.headers.get('Connection', '').lower() == 'close':
+            self.send_header('Connection', 'close')
         for k, v in headers:
             self.send_header(k, v)
         self.send_header('Content-Length', str(len(body)))

@@ -96,3 +96,18 @@ def test_silent_server_times_out_temporary(data_file):
             conn.close()
         srv.close()
     assert time.monotonic() - started < 5
+
+
+def test_tls_data_channel_resumes_control_session(ftps_peer, data_file, monkeypatch):
+    """The TLS data connection resumes the control session (vsftpd's require_ssl_reuse)."""
+    from pycstbox.export.transports import ftp as ftp_module
+    reused = []
+    original = ftp_module._FtpTls.ntransfercmd
+
+    def spy(self, cmd, rest=None):
+        conn, size = original(self, cmd, rest)
+        reused.append(conn.session_reused)
+        return conn, size
+    monkeypatch.setattr(ftp_module._FtpTls, 'ntransfercmd', spy)
+    ftp(ftps_peer).send(data_file[0], 'a.csv')
+    assert reused == [True]

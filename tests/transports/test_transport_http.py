@@ -202,3 +202,17 @@ def test_peer_behaviour_for_a_number_of_uploads(http_peer, data_file):
         t.send(data_file[0], 'a.csv')
     t.send(data_file[0], 'a.csv')
     assert http_peer.read('a.csv') == data_file[1]
+
+
+@pytest.mark.parametrize('status, fails', [(204, None), (405, None), (501, None),
+                                           (403, PermanentError), (404, PermanentError),
+                                           (503, TemporaryError)])
+def test_check_classifies_options_answers(http_peer, status, fails):
+    """check(): endpoints without OPTIONS pass; 403/404 are permanent, 503 temporary."""
+    http_peer.behave('status', status=status)
+    t = http(http_peer)
+    if fails is None:
+        t.check()
+    else:
+        with pytest.raises(fails):
+            t.check()

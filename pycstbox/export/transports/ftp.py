@@ -67,7 +67,7 @@ class FtpTransport(Transport):
     def _connect(self):
         if not self.host:
             raise self.permanent('no host configured')
-        ftp = (ftplib.FTP_TLS(context=self._context(), timeout=self.timeout) if self.tls
+        ftp = (_FtpTls(context=self._context(), timeout=self.timeout) if self.tls
                else ftplib.FTP(timeout=self.timeout))
         try:
             ftp.connect(self.host, self.port)
@@ -160,6 +160,21 @@ class FtpTransport(Transport):
             raise self._error(exc, 'check') from exc
         finally:
             _quit(ftp)
+
+
+class _FtpTls(ftplib.FTP_TLS):
+    """FTP_TLS whose data connections resume the control connection's TLS session.
+
+    Servers such as vsftpd (``require_ssl_reuse=YES``, its default) refuse data
+    connections that do not, to be sure that both come from the same client.
+    """
+
+    def ntransfercmd(self, cmd, rest=None):
+        conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
+        if self._prot_p:
+            conn = self.context.wrap_socket(conn, server_hostname=self.host,
+                                            session=self.sock.session)
+        return conn, size
 
 
 class _Empty:

@@ -11,6 +11,7 @@
   server that accepts and never answers cannot hang a run.
 - ``headers``: extra headers; ``key`` of :meth:`send` -> ``Idempotency-Key``.
 - Redirects are not followed (a streamed body cannot be replayed): fix the URL instead.
+- One connection per request (``Connection: close``): no stale kept-alive connection.
 
 Classification: 2xx delivered; refused, DNS, timeouts, resets, 408, 429, 5xx temporary
 (``Retry-After`` -> ``retry_after``); 400, 401, 403, 404, 405, 410, 413, 415, any other
@@ -121,7 +122,6 @@ class HttpTransport(Transport):
         self.timeout = float(self.opt('timeout', 60))
         self.connect_timeout = float(self.opt('connect_timeout', 10))
         self.headers = dict(self.opt('headers', {}) or {})
-        self._session = None
         if self.username and urlsplit(self.url).scheme == 'http':
             log.warning('target %s: Basic auth over plain http sends the password '
                         'unencrypted: use an https:// url', self.name)
@@ -137,14 +137,17 @@ class HttpTransport(Transport):
         if isinstance(self.verify, str) and not os.path.exists(self.verify):
             raise self.permanent('CA bundle %s (verify) does not exist: fix verify in the '
                                  'target configuration' % self.verify)
-        if self._session is None:
-            self._session = requests.Session()
         if self.username:
             kwargs['auth'] = (self.username, self.options.get('password') or '')
+        # one connection per request (a session each time, the answer read in full): a
+        # kept-alive connection closed by the server while the next file was being
+        # prepared would fail the next upload for nothing
+        kwargs['headers'] = dict(kwargs.get('headers') or {}, Connection='close')
         try:
-            return self._session.request(
-                method, url, verify=self.verify, allow_redirects=False,
-                timeout=(self.connect_timeout, self.timeout), **kwargs)
+            with requests.Session() as session:
+                return session.request(
+                    method, url, verify=self.verify, allow_redirects=False,
+                    timeout=(self.connect_timeout, self.timeout), **kwargs)
         except requests.exceptions.SSLError as exc:
             if _verify_failure(exc):
                 raise self.permanent(
@@ -217,21 +220,24 @@ class HttpTransport(Transport):
         response = self._request('OPTIONS', url)
         try:
             status = response.status_code
-            if status in (401, 403, 404, 410) or status in _TEMPORARY_STATUS or status >= 500:
+            if status in (401, 403, 404, 410) or status in _TEMPORARY_STATUS or (
+                    status >= 500 and status != 501):
                 self._classify(response, 'check of %s' % _host(url))
         finally:
             response.close()
 
     def close(self):
-        if self._session is not None:
-            self._session.close()
-            self._session = None
+        """Nothing to release: every request has its own connection."""
 
 
 def _host(url):
+    """scheme://host:port of ``url`` (never the user info nor the path)."""
     parts = urlsplit(url)
-    return '%s://%s' % (parts.scheme, parts.hostname or '?') + (
-        ':%d' % parts.port if parts.port else '')
+    try:
+        port = ':%d' % parts.port if parts.port else ''
+    except ValueError:
+        port = ''
+    return '%s://%s%s' % (parts.scheme, parts.hostname or '?', port)
 
 
 def _verify_failure(exc):
