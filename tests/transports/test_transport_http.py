@@ -216,3 +216,25 @@ def test_check_classifies_options_answers(http_peer, status, fails):
     else:
         with pytest.raises(fails):
             t.check()
+
+
+def test_memory_stays_flat_for_a_large_upload(http_peer, tmp_path):
+    """A 64 MB multipart upload keeps the uploading process under 40 MB peak RSS."""
+    import subprocess
+    import sys
+    from tests.transports.conftest import ROOT
+    big = tmp_path / 'big.bin'
+    with open(big, 'wb') as f:
+        f.truncate(64 * 1024 * 1024)
+    code = ('import sys, types\n'
+            'from pycstbox.export import transports\n'
+            't = transports.create(types.SimpleNamespace(name="w", type="http", options='
+            '{"url": sys.argv[1], "username": "gw", "password": sys.argv[3]}))\n'
+            't.send(sys.argv[2], "big.bin")\n'
+            'print([l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1])')
+    res = subprocess.run([sys.executable, '-c', code, http_peer.url + '/up/{name}', str(big),
+                          USER_PASSWORD],
+                         capture_output=True, text=True, timeout=60, env={'PYTHONPATH': ROOT})
+    assert res.returncode == 0, res.stderr
+    assert int(res.stdout) / 1024 < 40
+    assert http_peer.uploads[-1].size == 64 * 1024 * 1024
