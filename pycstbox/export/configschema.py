@@ -40,11 +40,11 @@ TARGET_SCHEMAS = {
              'timeout': (NUMBER, 60), 'connect_timeout': (NUMBER, 10), 'headers': (STRMAP, {})},
     'ftp': {'host': (str, REQUIRED), 'port': (int, 21), 'user': (str, 'anonymous'), **_SECRET,
             'directory': (str, ''), 'tls': (bool, False), 'passive': (bool, True),
-            'timeout': (NUMBER, 60)},
+            'verify': (BOOL_OR_STR, True), 'timeout': (NUMBER, 60)},
     'sftp': {'host': (str, REQUIRED), 'port': (int, 22), 'user': (str, REQUIRED), **_SECRET,
              'key_file': (str, ''), 'directory': (str, ''), 'known_hosts': (str, ''),
              'timeout': (NUMBER, 60)},
-    'serial': {'port': (str, REQUIRED), 'baudrate': (int, 115200), 'protocol': (str, 'xmodem'),
+    'serial': {'port': (str, REQUIRED), 'baudrate': (int, 115200), 'protocol': (str, 'ymodem'),
                'timeout': (NUMBER, 60)},
 }
 
@@ -152,8 +152,9 @@ def validate_target(ttype, o, fname, key):
             log.warning('%s: %s.url: the password would be sent in clear over http://; '
                         'use https://', fname, key)
     elif ttype == 'serial':
-        if o['protocol'] != 'xmodem':
-            fail('protocol', 'only "xmodem" is supported')
+        if o['protocol'] not in ('ymodem', 'xmodem'):
+            fail('protocol', 'must be "ymodem" (exact size, recommended) or "xmodem" '
+                             '(the last block is padded with 0x1A)')
         if o['baudrate'] <= 0:
             fail('baudrate', 'must be more than 0')
     elif ttype == 'sftp' and not (o['password'] or o['key_file']):

@@ -281,3 +281,21 @@ def test_cli_config_error_is_one_line_exit_2(tmp_path):
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 2
     assert r.stderr == "%s: jobs.daily.perod: unknown key (did you mean 'period'?)\n" % path
+
+
+def test_serial_protocols(tmp_path):
+    """Serial targets take "ymodem" (the default, exact size) or "xmodem"; anything else is refused."""
+    base = 'site = "s"\n[targets.m]\ntype = "serial"\nport = "/dev/ttyUSB0"\n'
+    cfg = load(write(tmp_path, base), environ={})
+    assert cfg.targets['m'].options['protocol'] == 'ymodem'
+    cfg = load(write(tmp_path, base + 'protocol = "xmodem"\n'), environ={})
+    assert cfg.targets['m'].options['protocol'] == 'xmodem'
+    path, msg = error_of(tmp_path, base + 'protocol = "zmodem"\n')
+    assert msg.startswith('%s: targets.m.protocol: must be "ymodem"' % path)
+
+
+def test_ftp_verify_option(tmp_path):
+    """FTP targets accept verify (bool or CA bundle path) for FTPS."""
+    cfg = load(write(tmp_path, 'site = "s"\n[targets.f]\ntype = "ftp"\nhost = "h"\ntls = true\n'
+                                'verify = "/etc/ssl/ca.pem"\n'), environ={})
+    assert cfg.targets['f'].options['verify'] == '/etc/ssl/ca.pem'
