@@ -62,6 +62,12 @@ def encode_value(value):
     raise TypeError('cannot store a %s in a backlog entry' % type(value).__name__)
 
 
+def entry_bytes(job_id, parms):
+    """The bytes of the entry file of ``job_id`` (also the format of dead-lettered jobs)."""
+    doc = {'format': ENTRY_FORMAT, 'job_id': job_id, 'parms': encode_value(parms)}
+    return json.dumps(doc, sort_keys=True, ensure_ascii=False).encode('utf-8') + b'\n'
+
+
 def decode_value(data):
     """Inverse of :func:`encode_value`."""
     if isinstance(data, dict):
@@ -138,9 +144,7 @@ class Backlog:
 
     def _store(self, job_id, parms):
         """Write the entry of ``job_id`` (atomic, durable, skipped when unchanged)."""
-        doc = {'format': ENTRY_FORMAT, 'job_id': job_id, 'parms': encode_value(parms)}
-        data = json.dumps(doc, sort_keys=True, ensure_ascii=False).encode('utf-8') + b'\n'
-        write_atomic(self._fpath(job_id), data, mode=0o640)
+        write_atomic(self._fpath(job_id), entry_bytes(job_id, parms), mode=0o640)
 
     def _load(self, job_id):
         """Read the entry of ``job_id``.

@@ -1,7 +1,6 @@
 """Legacy CSTBox .blog backlog files: read through a restricted unpickler."""
 
 import datetime
-import os
 import pickle
 
 import pytest
