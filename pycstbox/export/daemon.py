@@ -10,7 +10,7 @@ Threads:
 - the main thread owns signals and inotify: one ``select`` on the inotify fd and
   a self-pipe (``signal.set_wakeup_fd``; worker threads write to it too when
   their status changed), no timeout, no polling.  It writes the status file;
-- one *process lane* runs ``ExportProcess.run`` (the same code and the same
+- one *process lane* (:mod:`pycstbox.export.scheduler`) runs ``ExportProcess.run`` (the same code and the same
   ``state_dir/lock`` as ``cbx-export run``) at start-up (catch-up after a reboot),
   then at each job's next due time; a run blocked by the lock (cron) is tried
   again 60 s later.  It sleeps in chunks of at most 300 s and recomputes, so a
@@ -40,112 +40,17 @@ import os
 import select
 import signal
 import sys
-import threading
 import time
 
 from .runtime import runtime_dir
+from .scheduler import ProcessLane, _iso, _utcnow
 
 log = logging.getLogger(__name__)
 UTC = datetime.timezone.utc
 PROG = 'cbx-exportd'
-MAX_SLEEP = 300.0          # seconds: recompute the schedule at least this often
-LOCK_RETRY = 60.0          # seconds before trying again when a cron run holds the lock
 STOP_GRACE = 7.0           # seconds given to the lanes on SIGTERM (the contract is 10 s)
 STATUS_INTERVAL = 1.0      # seconds: status.json is rewritten at most this often
 LOG_LEVELS = ('DEBUG', 'INFO', 'WARN', 'WARNING', 'ERROR', 'CRITICAL')
-
-
-def _iso(t):
-    return t.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ') if t else None
-
-
-def _utcnow():
-    return datetime.datetime.now(UTC)
-
-
-class ProcessLane(threading.Thread):
-    """Runs the export process at start-up and then at each next due time."""
-
-    def __init__(self, config, runtime_dir, wake=lambda: None):
-        threading.Thread.__init__(self, name='process', daemon=True)
-        self.config = config
-        self.runtime_dir = runtime_dir
-        self._wake = wake
-        self._cond = threading.Condition()
-        self._stopping = False
-        self._force = True
-        self.next_due = None
-        self.last_run = None
-
-    def update(self, config):
-        """A new configuration: use it, and run now (its jobs may be due)."""
-        with self._cond:
-            self.config = config
-            self._force = True
-            self._cond.notify()
-
-    def stop(self):
-        with self._cond:
-            self._stopping = True
-            self._cond.notify()
-
-    def snapshot(self):
-        with self._cond:
-            return _iso(self.next_due), self.last_run
-
-    def run(self):
-        next_at = None
-        while True:
-            with self._cond:
-                while not self._stopping and not self._force:
-                    now = _utcnow()
-                    if next_at is not None and now >= next_at:
-                        break
-                    wait = MAX_SLEEP if next_at is None else (next_at - now).total_seconds()
-                    self._cond.wait(min(wait, MAX_SLEEP))
-                if self._stopping:
-                    return
-                self._force = False
-                config = self.config
-            next_at = self._run_once(config)
-            self._wake()
-
-    def _run_once(self, config):
-        """One run; returns the time of the next one."""
-        from .errors import LockError
-        from .process import ExportProcess
-        now = _utcnow()
-        proc = ExportProcess(config, runtime_dir=self.runtime_dir)
-        try:
-            rep = proc.run(now=now)
-        except LockError as exc:
-            log.info('%s (a cron run?); the daemon tries again in %d s', exc, LOCK_RETRY)
-            return now + datetime.timedelta(seconds=LOCK_RETRY)
-        except Exception as exc:  # noqa: BLE001 - the daemon must keep going
-            log.debug('export run failed', exc_info=True)
-            log.error('export run failed: %s; trying again in %d s', exc, LOCK_RETRY)
-            with self._cond:
-                self.last_run = {'at': _iso(now), 'exit_code': 1, 'error': str(exc)}
-            return now + datetime.timedelta(seconds=LOCK_RETRY)
-        last = {'at': _iso(now), 'exit_code': rep.exit_code, 'enqueued': rep.enqueued,
-                'delivered': rep.delivered, 'failed': rep.failed,
-                'dead_lettered': rep.dead_lettered, 'pending': rep.pending}
-        if rep.enqueued or rep.delivered or rep.failed or rep.dead_lettered:
-            log.info('run: %d queued, %d delivered, %d failed, %d dead-lettered, %d pending',
-                     rep.enqueued, rep.delivered, rep.failed, rep.dead_lettered, rep.pending)
-        try:
-            nd = proc.next_due(now=_utcnow())
-        except Exception as exc:  # noqa: BLE001
-            log.error('cannot compute the next slot: %s', exc)
-            nd = None
-        with self._cond:
-            self.last_run, self.next_due = last, nd
-        after = _utcnow()
-        if nd is None:
-            return after + datetime.timedelta(days=1)      # no job: rechecked every 300 s anyway
-        if nd <= after:                                    # nothing could be queued (clock?)
-            return after + datetime.timedelta(seconds=LOCK_RETRY)
-        return nd
 
 
 class Daemon:

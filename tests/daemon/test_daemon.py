@@ -60,21 +60,21 @@ def test_lock_held_by_cron_run_retried(tmp_path, outbox_setup, daemon_factory):
         fcntl.flock(f, fcntl.LOCK_EX)
         d = daemon_factory(cfg)
         wait_for(lambda: 'tries again in 60 s' in d.log(), 5, what='the lock message')
-    assert '[I] pycstbox.export.daemon > another export run holds' in d.log()
+    assert '[I] pycstbox.export.scheduler > another export run holds' in d.log()
     assert d.proc.poll() is None
 
 
 def test_idle_cost(tmp_path, store_address, http_peer, daemon_factory):
-    """Idle with nothing due: under 0.1 s CPU and 40 MB RSS (20 s here; the issue says 60 s)."""
+    """Idle for 60 s with nothing due: under 0.1 s CPU and under 40 MB RSS."""
     cfg = write_config(tmp_path / 'export.toml', tmp_path / 'state', http_peer.url,
                        store_address, job=_yesterday().isoformat())
     d = daemon_factory(cfg)
     wait_for(lambda: (d.status() or {}).get('last_run'), 15, what='the start-up run')
     time.sleep(0.5)
     cpu0, _ = proc_usage(d.pid)
-    time.sleep(20)          # the issue asks 60 s; 20 s keeps the suite short
+    time.sleep(60)
     cpu1, rss = proc_usage(d.pid)
-    assert cpu1 - cpu0 < 0.1, 'idle CPU %.3f s in 20 s' % (cpu1 - cpu0)
+    assert cpu1 - cpu0 < 0.1, 'idle CPU %.3f s in 60 s' % (cpu1 - cpu0)
     assert rss < 40 * 1024, 'idle RSS %d kB' % rss
 
 

@@ -1,0 +1,314 @@
+"""One outbox lane: the thread that uploads the ready files of one target's drop folder.
+
+Files are sent one at a time (never concurrently with themselves), oldest first
+(mtime, then name), with ``transport.send(path, name, job='outbox',
+key='<site>-outbox-<name>')``, then removed.  The file is opened with
+``O_NOFOLLOW`` and checked on the open descriptor, and the transport reads that
+very descriptor (``/proc/self/fd/N``).  Temporary failure -> the file stays and
+the lane backs off (``Retry.backoff``); permanent -> ``failed/<target>/`` with
+its ``.error``.  The inotify side is :mod:`.outbox`.
+"""
+
+import datetime
+import logging
+import os
+import stat
+import threading
+import time
+
+from .atomic import fsync_dir
+from .deadletter import DeadLetters
+from .errors import PermanentError, TemporaryError
+from .retry import Retry
+
+log = logging.getLogger(__name__)
+UTC = datetime.timezone.utc
+TEMP_SUFFIXES = ('.tmp', '.part')
+DIR_MODE = 0o750
+
+
+def is_temp_name(name):
+    """True for names a writer uses before renaming the file in."""
+    return name.startswith('.') or name.endswith(TEMP_SUFFIXES)
+
+
+def _iso(t):
+    return t.strftime('%Y-%m-%dT%H:%M:%SZ') if t else None
+
+
+def ensure_dir(path):
+    """Create the outbox folder (mode 0750) when missing; leave an existing one alone."""
+    if not os.path.isdir(path):
+        os.makedirs(path, exist_ok=True)
+        os.chmod(path, DIR_MODE)
+
+
+class OutboxLane(threading.Thread):
+    """Uploads the ready files of one target's outbox (see module docstring)."""
+
+    def __init__(self, target, site, state_dir, wake=lambda: None, retry=None,
+                 transport_factory=None):
+        threading.Thread.__init__(self, name='outbox-%s' % target.name, daemon=True)
+        self.target, self.site = target, site
+        self.dir = os.path.join(state_dir, 'outbox', target.name)
+        self.dead = DeadLetters(state_dir)
+        self.retry = retry or Retry()
+        self._wake = wake
+        self._factory = transport_factory
+        self._cond = threading.Condition()
+        self._ready = set()
+        self._warned = set()
+        self._stopping = False
+        self._transport = None
+        self._stale = False
+        self._retry_at = None          # monotonic time of the next attempt after a failure
+        self.attempts = 0
+        self.delivered = 0
+        self.last_error = None
+        self.next_retry = None         # wall-clock time of the next attempt (for status)
+        self.uid = os.geteuid()
+
+    # -- called from the main thread ------------------------------------------------
+    def notify(self, name):
+        """A file was closed or renamed in: it is ready."""
+        with self._cond:
+            self._ready.add(name)
+            self._cond.notify()
+
+    def rescan(self):
+        """Every file present is ready (start-up, inotify queue overflow)."""
+        try:
+            names = os.listdir(self.dir)
+        except OSError as exc:
+            log.error('outbox %s: cannot list %s: %s', self.target.name, self.dir, exc.strerror)
+            return
+        with self._cond:
+            self._ready.update(names)
+            self._cond.notify()
+
+    def update(self, target, site):
+        """New configuration of the target: use it, and retry now."""
+        with self._cond:
+            self.target, self.site = target, site
+            self._stale = True
+            self._retry_at = None
+            self.next_retry = None
+            self._cond.notify()
+
+    def stop(self):
+        """Start nothing new; the upload in progress (if any) finishes or is abandoned."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+
+    def snapshot(self):
+        """The status of this outbox: pending, delivered, last_error, next_retry."""
+        with self._cond:
+            return {'pending': len(self._ready), 'delivered': self.delivered,
+                    'last_error': self.last_error, 'next_retry': _iso(self.next_retry)}
+
+    # -- the lane thread ------------------------------------------------------------
+    def run(self):
+        try:
+            while True:
+                with self._cond:
+                    while not self._stopping:
+                        wait = None
+                        if self._ready:
+                            if self._retry_at is None:
+                                break
+                            wait = self._retry_at - time.monotonic()
+                            if wait <= 0:
+                                break
+                        self._cond.wait(wait)
+                    if self._stopping:
+                        return
+                    batch = list(self._ready)
+                    if self._stale:
+                        self._close_transport()
+                        self._stale = False
+                self._drain(batch)
+                self._wake()
+        finally:
+            self._close_transport()
+
+    def _drain(self, batch):
+        entries = []
+        for name in batch:
+            st = self._check(name)
+            if st is not None:
+                entries.append((st.st_mtime_ns, name))
+        entries.sort()
+        removed = 0
+        try:
+            for _, name in entries:
+                if self._stopping or self._stale:
+                    return
+                result = self._upload(name)
+                if result is None:
+                    return                     # temporary failure: back off
+                removed += result
+                self._wake()                   # the status changed
+                if removed and removed % 50 == 0:
+                    fsync_dir(self.dir)
+        finally:
+            if removed % 50:
+                try:
+                    fsync_dir(self.dir)
+                except OSError as exc:
+                    log.error('outbox %s: cannot sync %s: %s', self.target.name, self.dir, exc)
+
+    def _discard(self, name):
+        with self._cond:
+            self._ready.discard(name)
+
+    def _refuse(self, name, st, why):
+        self._discard(name)
+        key = (name, st.st_ino if st else None)
+        if key not in self._warned:
+            self._warned.add(key)
+            if len(self._warned) > 10000:
+                self._warned.clear()
+            log.warning('outbox %s: %s refused and left in %s: %s', self.target.name, name,
+                        self.dir, why)
+
+    def _problem(self, st):
+        """Why the file ``st`` describes must not be sent, or None."""
+        if stat.S_ISLNK(st.st_mode):
+            return 'it is a symbolic link (only regular files are sent)'
+        if stat.S_ISDIR(st.st_mode):
+            return 'it is a directory (only regular files are sent)'
+        if not stat.S_ISREG(st.st_mode):
+            return 'it is not a regular file'
+        if st.st_uid not in (self.uid, 0):
+            return ('it belongs to uid %d, not to the service user (uid %d) or root'
+                    % (st.st_uid, self.uid))
+        return None
+
+    def _check(self, name):
+        """lstat of a ready file that may be sent, or None (refused, temporary, gone)."""
+        if is_temp_name(name):
+            self._discard(name)
+            log.debug('outbox %s: temporary name %s ignored', self.target.name, name)
+            return None
+        try:
+            st = os.lstat(os.path.join(self.dir, name))
+        except FileNotFoundError:
+            self._discard(name)
+            return None
+        except OSError as exc:
+            self._refuse(name, None, exc.strerror)
+            return None
+        why = self._problem(st)
+        if why:
+            self._refuse(name, st, why)
+            return None
+        return st
+
+    def _upload(self, name):
+        """Send one file: 1 when sent and removed, 0 when dropped, None on temporary failure."""
+        path = os.path.join(self.dir, name)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except FileNotFoundError:
+            self._discard(name)
+            return 0
+        except OSError as exc:
+            self._refuse(name, None, 'cannot open it: %s' % exc.strerror)
+            return 0
+        try:
+            st = os.fstat(fd)
+            why = self._problem(st)
+            if why:
+                self._refuse(name, st, why)
+                return 0
+            try:
+                transport = self._get_transport()
+                transport.send('/proc/self/fd/%d' % fd, name, job='outbox',
+                               key='%s-outbox-%s' % (self.site, name))
+            except PermanentError as exc:
+                self._dead_letter(path, name, st, exc)
+                return 0
+            except TemporaryError as exc:
+                self._failed(name, exc, exc.retry_after)
+                return None
+            except Exception as exc:  # noqa: BLE001 - a bug must not stop the lane
+                log.debug('outbox %s: unexpected failure', self.target.name, exc_info=True)
+                self._failed(name, exc, None)
+                return None
+            self._remove(path, name, st)
+            return 1
+        finally:
+            os.close(fd)
+
+    def _remove(self, path, name, st):
+        again = False
+        try:
+            now_st = os.lstat(path)
+            if (now_st.st_ino, now_st.st_dev) == (st.st_ino, st.st_dev):
+                if (now_st.st_size, now_st.st_mtime_ns) == (st.st_size, st.st_mtime_ns):
+                    os.unlink(path)
+                else:
+                    again = True
+                    log.info('outbox %s: %s changed while it was sent: it is sent again',
+                             self.target.name, name)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            log.error('outbox %s: %s was delivered but cannot be removed (%s): it will be '
+                      'sent again; check the permissions of %s', self.target.name, name,
+                      exc.strerror, self.dir)
+        with self._cond:
+            if not again:
+                self._ready.discard(name)
+            self.delivered += 1
+            self.attempts = 0
+            self.last_error = None
+            self.next_retry = self._retry_at = None
+        log.info('outbox %s: %s delivered (%d bytes)', self.target.name, name, st.st_size)
+
+    def _dead_letter(self, path, name, st, exc):
+        self._discard(name)
+        try:
+            now_st = os.lstat(path)
+            if (now_st.st_ino, now_st.st_dev) != (st.st_ino, st.st_dev):
+                raise FileNotFoundError(path)
+            self.dead.add_file(self.target.name, path, name,
+                               '%s\ntarget: %s\nwhat to do: fix the cause, then move the file '
+                               'back into %s' % (exc, self.target.name, self.dir),
+                               datetime.datetime.now(UTC))
+        except OSError as err:
+            log.error('outbox %s: %s was refused by the target (%s) and cannot be moved to '
+                      'failed/: %s', self.target.name, name, exc, err)
+        with self._cond:
+            self.last_error = str(exc)
+
+    def _failed(self, name, exc, retry_after):
+        with self._cond:
+            self.attempts += 1
+            wait = self.retry.backoff(self.attempts)
+            if retry_after:
+                wait = max(wait, min(float(retry_after), self.retry.max_backoff))
+            self._retry_at = time.monotonic() + wait
+            self.next_retry = datetime.datetime.now(UTC) + datetime.timedelta(seconds=wait)
+            self.last_error = str(exc)
+        log.warning('outbox %s: %s stays in the outbox (attempt %d failed, next try in %d s): '
+                    '%s', self.target.name, name, self.attempts, wait, exc)
+        self._close_transport()
+
+    def _get_transport(self):
+        if self._transport is None:
+            if self._factory is not None:
+                self._transport = self._factory(self.target, self.site)
+            else:
+                from . import transports
+                self._transport = transports.create(self.target, site=self.site)
+        return self._transport
+
+    def _close_transport(self):
+        t, self._transport = self._transport, None
+        if t is not None:
+            try:
+                t.close()
+            except Exception:  # noqa: BLE001
+                log.debug('closing the transport of %s failed', self.target.name, exc_info=True)
