@@ -61,14 +61,18 @@ class WindowJob(EventsExportJob):
                           self.name, self.job_id, self.count)
             return self.count
         from .extract import extract
+        from .progress import Progress
+        progress = Progress(self.start, self.end)      # silent unless stderr is a terminal
         try:
             client = self._source()
             events = client.events(self.start, self.end, self.cfg.var_types, self.cfg.var_names)
             out = self.artifact.open()
             try:
                 self.count = extract(events, self.cfg.format, out, self.cfg.compress,
-                                     tmpdir=os.path.dirname(self.artifact.path or out.path))
+                                     tmpdir=os.path.dirname(self.artifact.path or out.path),
+                                     progress=progress)
             finally:
+                progress.finish()
                 self.artifact.finish()
         except EventStoreError:
             self.store_failed = True
