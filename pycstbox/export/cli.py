@@ -9,7 +9,6 @@ Heavy modules (config, formats, D-Bus client) are imported inside the commands,
 so ``cbx-export --help`` starts fast.
 """
 
-import argparse
 import os
 import sys
 
@@ -30,6 +29,7 @@ COMMAND_HELP = {
 
 def _common(parser, suppress):
     """-c/-L/--debug, accepted before and after the command."""
+    import argparse
     default = (lambda value: argparse.SUPPRESS) if suppress else (lambda value: value)
     parser.add_argument('-c', '--config', metavar='CONFIG', default=default(None),
                         help='configuration file (default: $CBX_EXPORT_CONFIG or '
@@ -106,6 +106,7 @@ def build_parser():
     Only the parser of the command given is built (:func:`command_parser`): building
     every sub-parser would cost more than the rest of ``cbx-export --help``.
     """
+    import argparse
     width = max(len(n) for n in COMMAND_HELP) + 2
     epilog = 'commands:\n' + '\n'.join('  %-*s%s' % (width, n, h) for n, h in COMMAND_HELP.items())
     epilog += '\n\n"%s COMMAND --help" tells more about one command.' % PROG
@@ -122,6 +123,7 @@ def build_parser():
 
 def command_parser(name):
     """The parser of one command (its own -c/-L/--debug override the top-level ones)."""
+    import argparse
     common = argparse.ArgumentParser(add_help=False)
     _common(common, suppress=True)
     parser = argparse.ArgumentParser(prog='%s %s' % (PROG, name), parents=[common],
@@ -197,6 +199,10 @@ def version():
 
 def main(argv=None):
     """Entry point of ``cbx-export``; returns the exit code."""
+    if (sys.argv[1:] if argv is None else list(argv)) in (['--help'], ['-h']):
+        from .clihelp import MAIN_HELP          # the same text, without argparse: fast
+        sys.stdout.write(MAIN_HELP)
+        return EXIT_OK
     args = parse_args(argv)
     if args.version:
         print('%s %s' % (PROG, version()))

@@ -1,0 +1,8 @@
+"""The text of ``cbx-export --help``, kept ready so that ``--help`` needs no argparse.
+
+Generated from :func:`pycstbox.export.cli.build_parser` at 80 columns; a test
+checks that it is still identical (regenerate with
+``COLUMNS=80 python3 -c "from pycstbox.export import cli; print(cli.build_parser().format_help(), end='')"``).
+"""
+
+MAIN_HELP = 'usage: cbx-export [-h] [-c CONFIG] [-L LEVEL] [--debug] [--version] [COMMAND]\n\nExport CSTBox events: windows, formats, uploads, backlog.\n\npositional arguments:\n  COMMAND               one of the commands below\n\noptions:\n  -h, --help            show this help message and exit\n  -c CONFIG, --config CONFIG\n                        configuration file (default: $CBX_EXPORT_CONFIG or\n                        /etc/cstbox/export.toml; a relative name is also\n                        looked for in /etc/cstbox)\n  -L LEVEL, --loglevel LEVEL\n                        log level: DEBUG, INFO, WARN, ERROR, CRITICAL\n                        (default: the config\'s [log] level, INFO)\n  --debug               same as -L DEBUG\n  --version             show the version and exit\n\ncommands:\n  run      enqueue every window that is due, then run the backlog, oldest first\n  export   one-off extraction of a time window to a local file (no upload, no backlog)\n  status   per job: watermark, backlog, last success and error; dead letters; daemon\n  backlog  list, retry, drop, requeue pending jobs; import legacy CSTBox backlogs\n  check    validate the config, reach the event store, log in to each target (no data sent)\n\n"cbx-export COMMAND --help" tells more about one command.\n'
