@@ -22,11 +22,6 @@ sys.path.insert(0, REPO)
 from tests.peers import http as httppeer  # noqa: E402
 from tests.peers.http import HttpPeer  # noqa: E402
 
-# The test peer answers with two writes (headers, then body); without TCP_NODELAY
-# Nagle + delayed ACK add ~40 ms to every request, for the daemon and curl alike,
-# and the benchmark would measure that instead of the uploaders.
-httppeer._Handler.disable_nagle_algorithm = True
-
 
 def make_files(directory, n):
     os.makedirs(directory)

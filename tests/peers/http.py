@@ -136,6 +136,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     peer = None
     timeout = 30
     protocol_version = 'HTTP/1.1'
+    disable_nagle_algorithm = True      # no 40 ms delayed-ACK stall per request
 
     def log_message(self, *args):  # keep test output quiet
         pass
