@@ -19,7 +19,6 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
-from tests.peers import http as httppeer  # noqa: E402
 from tests.peers.http import HttpPeer  # noqa: E402
 
 
