@@ -164,6 +164,9 @@ class ExportProcess:
         :raises LockError: when another run holds the lock
         """
         selected = self.select(jobs)
+        if not selected:
+            log.warning('no job is configured (or all are disabled): nothing to do')
+            return RunReport()
         if dry_run:
             return self._dry_run(selected, now)
         with RunLock(self.state_dir):
