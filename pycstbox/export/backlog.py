@@ -189,7 +189,7 @@ class Backlog:
         except FileNotFoundError:
             raise KeyError(job_id) from None
         except CorruptEntry as exc:
-            self._set_aside(job_id, str(exc))
+            self.set_aside(job_id, str(exc))
             raise KeyError(job_id) from exc
 
     def __delitem__(self, job_id):
@@ -266,7 +266,8 @@ class Backlog:
         except FileNotFoundError:
             return []
 
-    def _set_aside(self, job_id, reason):
+    def set_aside(self, job_id, reason):
+        """Move the entry of ``job_id`` to ``corrupt/`` with ``reason`` in its ``.error``."""
         src = self._fpath(job_id)
         dest_dir = os.path.join(self._location, self.CORRUPT_DIR)
         os.makedirs(dest_dir, exist_ok=True)

@@ -190,7 +190,15 @@ class ExportProcess:
         runner = Runner(self, now)
         try:
             for job, jobid in self._pending(selected, only):
-                runner.run_one(job, jobid)
+                try:
+                    runner.run_one(job, jobid)
+                except (KeyError, TypeError, ValueError, AttributeError, OSError,
+                        ExportError) as exc:
+                    # an entry of the wrong shape, or the state dir failing: this entry
+                    # stays where it is, the others go on
+                    log.exception('job %s: pending entry %s could not be run', job.name, jobid)
+                    problems.append('job %s: pending entry %s could not be run: %s: %s'
+                                    % (job.name, jobid, type(exc).__name__, exc))
         finally:
             runner.close()
         problems.extend(runner.problems)

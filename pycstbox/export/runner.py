@@ -7,6 +7,7 @@ was made), the rest of that target (send failure) or of the store (read
 failure) skipped for this run; permanent failure -> dead letter.
 """
 
+import datetime
 import logging
 import os
 
@@ -59,6 +60,13 @@ class Runner:
             parms = b[jobid]
         except KeyError:
             self.problems.append('job %s: backlog entry %s was unreadable and was moved to %s'
+                                 % (job.name, jobid, os.path.join(b.location, 'corrupt')))
+            return
+        if not (isinstance(parms, dict) and isinstance(parms.get('start'), datetime.datetime)
+                and isinstance(parms.get('end'), datetime.datetime)
+                and parms['start'].tzinfo and parms['start'] < parms['end']):
+            b.set_aside(jobid, 'not a window entry (no aware start < end)')
+            self.problems.append('job %s: backlog entry %s is not a window and was moved to %s'
                                  % (job.name, jobid, os.path.join(b.location, 'corrupt')))
             return
         if job.target in self._bad_targets:

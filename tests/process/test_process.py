@@ -286,3 +286,13 @@ def test_dry_run_touches_nothing(env):
     rep = proc.run(now=T('2026-11-22 01:00'), dry_run=True)
     assert any('would' in line for line in rep.lines)
     assert not os.path.exists(cfg.state_dir) and received(out) == []
+
+
+def test_entry_of_wrong_shape_does_not_stop_others(env):
+    """A readable entry without a window is set aside and reported; the other windows are delivered."""
+    proc, _, out, _, cfg = env
+    b = proc.backlog('daily')
+    b['261119000000'] = {'job': 'daily', 'note': 'no window here'}
+    rep = proc.run(now=T('2026-11-22 01:00'))
+    assert rep.delivered == 2 and any('261119000000' in p for p in rep.problems)
+    assert '261119000000' not in b and b.corrupt_entries() == ['261119000000.json']
