@@ -51,10 +51,11 @@ def test_status_file_and_cli_say_running(tmp_path, outbox_setup, daemon_factory)
     assert 'daemon: not running' in out.stdout, out.stdout + out.stderr
 
 
-def test_lock_held_by_cron_run_retried(tmp_path, outbox_setup, daemon_factory):
+def test_lock_held_by_cron_run_retried(tmp_path, http_peer, daemon_factory):
     """When another run holds state_dir/lock the daemon logs it at info and keeps running."""
     import fcntl
-    cfg, _ = outbox_setup
+    cfg = write_config(tmp_path / 'export.toml', tmp_path / 'state', http_peer.url,
+                       job=_yesterday().isoformat())
     os.makedirs(tmp_path / 'state', exist_ok=True)
     with open(tmp_path / 'state' / 'lock', 'w') as f:
         fcntl.flock(f, fcntl.LOCK_EX)
