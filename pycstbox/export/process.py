@@ -31,7 +31,8 @@ from .job import EventsExportJob
 from .lock import RunLock
 from .runtime import runtime_dir as resolve_runtime_dir
 from .state import JobState
-from .window import SANE_CLOCK, due_windows, next_due_time
+from .duration import format_duration
+from .window import SANE_CLOCK, Window, due_windows, next_due_time, window_containing
 
 log = logging.getLogger(__name__)
 UTC = datetime.timezone.utc
@@ -111,9 +112,25 @@ class ExportProcess:
     # -- enqueue -------------------------------------------------------------------
 
     def due(self, job, state, now):
-        """Windows of ``job`` due at ``now`` after its watermark."""
-        return due_windows(job.period, job.delay, self.config.tz, now=now,
-                           watermark=state.watermark, start_date=job.start)
+        """(gap, windows): the due windows of ``job`` after its watermark, oldest first.
+
+        Windows that ended more than ``max_age`` before ``now`` are not listed one by
+        one: ``gap`` is then the single ``Window`` covering them all (else None), so a
+        clock that jumped years ahead costs one dead letter, not thousands of files.
+        """
+        tz = self.config.tz
+        first = due_windows(job.period, job.delay, tz, now=now, watermark=state.watermark,
+                            start_date=job.start, limit=1)
+        if not first:
+            return None, []
+        cutoff = now - job.max_age
+        if first[0].end >= cutoff:
+            return None, due_windows(job.period, job.delay, tz, now=now,
+                                     watermark=state.watermark, start_date=job.start)
+        # the first window that ends at or after the cutoff: the gap stops where it starts
+        resume = window_containing(cutoff - datetime.timedelta(microseconds=1), job.period, tz)
+        gap = Window(first[0].start, resume.start)
+        return gap, due_windows(job.period, job.delay, tz, now=now, watermark=gap.end)
 
     def enqueue(self, job, now, problems):
         """Put the due windows of ``job`` in its backlog; returns (enqueued, dead-lettered)."""
@@ -129,26 +146,30 @@ class ExportProcess:
         if state.watermark and state.watermark > now + job.period:
             log.warning('job %s: watermark %s is after the clock %s (clock went back?): '
                         'nothing new is created', job.name, state.watermark, now)
-        windows = self.due(job, state, now)
-        if not windows:
+        gap, windows = self.due(job, state, now)
+        if gap is None and not windows:
             return 0, 0
         b = self.backlog(job.name)
-        oldest_allowed = now - job.max_age
-        n = dead = 0
+        dead = 0
+        if gap is not None:
+            # one dead letter for the whole gap, whatever its length; requeued, it is
+            # exported as one file covering the gap
+            count = round((gap.end - gap.start) / job.period)
+            jobid = EventsExportJob.make_jobid(gap.start)
+            parms = dict(entry_parms(job.name, gap, now), windows=count)
+            self.dead.add_data(job.name, jobid + '.json', entry_bytes(jobid, parms),
+                               '%d window(s) %s older than max_age (%s): not exported; '
+                               '"cbx-export backlog requeue %s %s" exports them anyway, '
+                               'as one file' % (count, gap, format_duration(job.max_age),
+                                                job.name, jobid), now)
+            dead = 1
+        n = 0
         for w in windows:
             jobid = EventsExportJob.make_jobid(w.start)
-            parms = entry_parms(job.name, w, now)
-            if w.end < oldest_allowed:
-                self.dead.add_data(job.name, jobid + '.json', entry_bytes(jobid, parms),
-                                   'window %s is older than max_age (%s): not exported; '
-                                   '"cbx-export backlog requeue %s %s" to export it anyway'
-                                   % (w, job.max_age, job.name, jobid), now)
-                dead += 1
-                continue
             if jobid not in b:
-                b[jobid] = parms
+                b[jobid] = entry_parms(job.name, w, now)
                 n += 1
-        state.watermark = windows[-1].end
+        state.watermark = windows[-1].end if windows else gap.end
         state.save()
         if n:
             log.info('job %s: %d window(s) queued, %s .. %s', job.name, n, windows[0].start,
@@ -224,7 +245,9 @@ class ExportProcess:
             state.path = os.path.join(self.state_dir, 'state', job.name + '.json')
             state.job, state.problem = job.name, None
             state._doc = _read_json(state.path)
-            windows = self.due(job, state, now) if now >= SANE_CLOCK else []
+            gap, windows = self.due(job, state, now) if now >= SANE_CLOCK else (None, [])
+            if gap is not None:
+                lines.append('%s: would dead-letter %s (older than max_age)' % (job.name, gap))
             ids = sorted(n[:-5] for n in _listdir(os.path.join(self.backlog_root, job.name))
                          if n.endswith('.json') and not n.startswith('.'))
             for w in windows:

@@ -175,7 +175,26 @@ def test_clock_forward_bounded_by_max_age(tmp_path):
     proc = ExportProcess(cfg, source_factory=lambda s: ListSource(),
                          runtime_dir=str(tmp_path / 'run'))
     rep = proc.run(now=T('2026-12-20 01:00'))
-    assert rep.enqueued == 5 and rep.dead_lettered == 30 - 5 and rep.empty == 5
+    assert rep.enqueued == 5 and rep.empty == 5
+    assert rep.dead_lettered == 1            # one dead letter for the 25 days too old
+    letters = proc.dead.list('daily')
+    assert [d.name for d in letters] == ['261120000000.json']
+    assert '25 window(s) [2026-11-20T00:00:00Z, 2026-12-15T00:00:00Z)' in letters[0].error_text
+
+
+def test_clock_years_ahead_writes_little(tmp_path):
+    """A clock that jumped years ahead writes one dead letter, not one per 15-minute window."""
+    out = tmp_path / 'r'
+    out.mkdir()
+    cfg = write_config(tmp_path, (CONFIG % {'out': out}).replace('period = "1d"',
+                                                                'period = "15m"')
+                       + 'max_age = "2d"\n')
+    proc = ExportProcess(cfg, source_factory=lambda s: ListSource(),
+                         runtime_dir=str(tmp_path / 'run'))
+    rep = proc.run(now=T('2029-11-20 00:00'))
+    assert rep.dead_lettered == 1 and rep.enqueued == 2 * 96
+    files = sum(len(f) for _, _, f in os.walk(os.path.join(cfg.state_dir, 'failed')))
+    assert files == 2
 
 
 def test_no_window_before_start(env):
