@@ -89,8 +89,7 @@ def collect(config, now, runtime_dir=None):
             'oldest_pending_id': ids[0] if ids else None,
             'last_success': state.get('last_success'),
             'last_error': state.get('last_error'),
-            'dead_letters': [{'id': d.name, 'error': d.error_text.splitlines()[1:2]
-                              and d.error_text.splitlines()[1] or d.error_text}
+            'dead_letters': [{'id': d.name[:-len('.json')], 'error': _reason(d.error_text)}
                              for d in letters if d.name.endswith('.json')],
             'corrupt_entries': corrupt,
             'problems': problems,
@@ -104,6 +103,12 @@ def collect(config, now, runtime_dir=None):
             outbox[target] = {'pending': len(pending), 'dead_letters': failed}
     return {'site': config.site, 'state_dir': sd, 'now': now.strftime('%Y-%m-%dT%H:%M:%SZ'),
             'jobs': jobs, 'outbox': outbox, 'daemon': daemon_status(runtime_dir)}
+
+
+def _reason(error_text):
+    """The reason line of a dead letter's .error text (its first line is the time)."""
+    lines = error_text.splitlines()
+    return lines[1] if len(lines) > 1 else error_text
 
 
 def _short(t):
@@ -142,6 +147,7 @@ def render(doc):
                          % (len(j['dead_letters']), name))
             for dl in j['dead_letters'][:5]:
                 lines.append('    %s: %s' % (dl['id'], dl['error']))
+            lines.append('    (after fixing the cause: cbx-export backlog requeue %s ID)' % name)
         for p in j['problems']:
             lines.append('  PROBLEM       : %s' % p)
     for target, o in doc['outbox'].items():

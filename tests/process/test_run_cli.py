@@ -122,6 +122,7 @@ def test_403_dead_lettered_and_reported(tmp_path, store):
         assert pending(tmp_path) == []
         r = cli(tmp_path, cfg, 'status')
         assert r.returncode == 1 and 'dead letters' in r.stdout and '403' in r.stdout
+        assert '    261120000000: ' in r.stdout and 'backlog requeue main ID' in r.stdout
         r = cli(tmp_path, cfg, 'backlog', 'list', '--json')
         dead = [e for e in json.loads(r.stdout) if e['state'] == 'dead-lettered']
         assert len(dead) == DAYS * 4 and '403' in dead[0]['error']
