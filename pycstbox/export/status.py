@@ -112,7 +112,11 @@ def _reason(error_text):
 
 
 def _short(t):
-    return (t or '-').replace('.000000Z', 'Z')
+    """An ISO UTC time to the second (``-`` when unknown)."""
+    if not t:
+        return '-'
+    head, dot, tail = t.partition('.')
+    return head + 'Z' if dot and tail.endswith('Z') else t
 
 
 def render(doc):
