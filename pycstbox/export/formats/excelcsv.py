@@ -18,18 +18,16 @@ Reading back: ``csv.reader(f, delimiter=';')`` (default quoting), skip the heade
 
 import csv as _csv
 
-from .base import CsvFormat, utc
+from .base import utc
+from .csv import Csv
 
 
-class ExcelCsv(CsvFormat):
+class ExcelCsv(Csv):
+    """The ``csv`` header and columns, another dialect and value quoting."""
+
     name = 'excel-csv'
     extension = 'csv'
     dialect = {'delimiter': ';', 'lineterminator': '\r\n', 'quoting': _csv.QUOTE_NONNUMERIC}
-
-    def __init__(self, fileobj, tmpdir=None):
-        CsvFormat.__init__(self, fileobj, tmpdir)
-        self._writer.writerow(('timestamp', 'msec', 'var_type', 'var_name', 'value', 'units'))
-        self._pending = 1
 
     def _row(self, event):
         ts = utc(event.timestamp)
