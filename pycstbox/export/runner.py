@@ -100,7 +100,6 @@ class Runner:
             else:
                 self.empty += 1
                 state.record_success(jobid, self.now, 0, None)
-            self._save(state)
             return
         err = wj.last_error
         message = '%s: %s' % (wj.error_text(code), err)
@@ -128,7 +127,6 @@ class Runner:
             log.warning('job %s: window %s stays pending (attempt %d): %s', job.name, w,
                         parms['attempts'], message)
             state.record_error(jobid, self.now, message, True)
-            self._save(state)
         else:
             self._dead_letter(b, job, jobid, parms, wj, message)
 
@@ -145,7 +143,6 @@ class Runner:
         del b[jobid]
         state = self.state(job.name)
         state.record_error(jobid, self.now, message, False)
-        self._save(state)
 
     def _save(self, state):
         try:
@@ -156,6 +153,9 @@ class Runner:
             self.problems.append(msg)
 
     def close(self):
+        """Save the job states (once per run: they are reports, not promises), close peers."""
+        for state in self._states.values():
+            self._save(state)
         for t in self._transports.values():
             try:
                 t.close()
