@@ -35,7 +35,7 @@ class RunLock:
                         with open('/proc/%s/cmdline' % pid, 'rb') as c:
                             argv = c.read().split(b'\0')
                         prog = ' '.join(os.path.basename(a.decode(errors='replace'))
-                                        for a in argv[:2] if a)[:60]
+                                        for a in argv[:3] if a)[:80]
                     except OSError:
                         prog = '?'
                     return 'pid %s (%s)' % (pid, prog)
