@@ -1,7 +1,8 @@
 """Where a job's file is staged before its upload: RAM first, flash only when needed.
 
 A job writes its file into the runtime directory (``/run/cstbox-export``, a
-tmpfs: no flash wear).  When the file grows past ``limit`` bytes it moves to
+tmpfs: no flash wear).  When the file grows past ``limit`` bytes (or half the
+free space of the runtime directory, whichever is smaller) it moves to
 ``state_dir/spool/<job>/`` on flash and goes on growing there (a gateway has
 little RAM).  When the upload fails, :meth:`Artifact.persist` moves it to the
 spool too, so that the retry at the next slot does not depend on the event
@@ -74,7 +75,10 @@ class Artifact:
         """A writable binary file object for the job's output (starts in the runtime dir)."""
         try:
             os.makedirs(os.path.dirname(self.fast), exist_ok=True)
-            f = _SpillingFile(self.fast, self.slow, self.limit)
+            # never fill the tmpfs: past half of its free space the file moves to flash
+            st = os.statvfs(os.path.dirname(self.fast))
+            limit = min(self.limit, st.f_bavail * st.f_frsize // 2)
+            f = _SpillingFile(self.fast, self.slow, limit)
         except OSError:
             # no usable runtime directory: write to flash directly
             os.makedirs(os.path.dirname(self.slow), exist_ok=True)
