@@ -157,22 +157,19 @@ def cmd_backlog_requeue(args, config):
     with RunLock(config.state_dir):
         b = proc.backlog(args.job)
         try:
+            # a dead letter is a backlog entry as is: it goes back under its own name
             proc.dead.take(args.job, args.id + '.json',
-                           os.path.join(b.location, '.%s.requeue' % args.id))
+                           os.path.join(b.location, args.id + '.json'))
+            parms = b[args.id]
         except KeyError:
             raise ExportError('no dead-lettered job %s for job %s ("cbx-export backlog list")'
                               % (args.id, args.job)) from None
-        tmp = os.path.join(b.location, '.%s.requeue' % args.id)
-        with open(tmp, 'rb') as f:
-            from .backlog import decode_value
-            parms = decode_value(json.loads(f.read())['parms'])
         parms['attempts'] = 0
         for d in proc.dead.list(args.job):
             if d.name.startswith(args.id + '.') and not d.name.endswith('.json'):
                 proc.dead.take(args.job, d.name, os.path.join(proc.spool_dir(args.job), d.name))
                 parms['artifact'] = d.name
         b[args.id] = parms
-        os.unlink(tmp)
     print('requeued %s/%s: it runs at the next slot, or now with '
           '"cbx-export backlog retry %s %s"' % (args.job, args.id, args.job, args.id))
     return 0

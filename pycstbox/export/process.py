@@ -241,10 +241,7 @@ class ExportProcess:
     def _dry_run(self, selected, now):
         lines = []
         for job in selected:
-            state = JobState.__new__(JobState)
-            state.path = os.path.join(self.state_dir, 'state', job.name + '.json')
-            state.job, state.problem = job.name, None
-            state._doc = _read_json(state.path)
+            state = JobState(self.state_dir, job.name, readonly=True)
             gap, windows = self.due(job, state, now) if now >= SANE_CLOCK else (None, [])
             if gap is not None:
                 lines.append('%s: would dead-letter %s (older than max_age)' % (job.name, gap))
@@ -273,16 +270,6 @@ class ExportProcess:
             if best is None or t < best:
                 best = t
         return best
-
-
-def _read_json(path):
-    import json
-    try:
-        with open(path, 'rb') as f:
-            doc = json.loads(f.read())
-        return doc if isinstance(doc, dict) else {}
-    except (OSError, ValueError):
-        return {}
 
 
 def _listdir(d):

@@ -33,10 +33,12 @@ def _parse(s):
 class JobState:
     """Watermark and last results of one job (see module docstring)."""
 
-    def __init__(self, state_dir, job):
+    def __init__(self, state_dir, job, readonly=False):
+        """``readonly``: an unreadable file is reported but left where it is (dry runs)."""
         self.path = os.path.join(state_dir, 'state', job + '.json')
         self.job = job
         self.problem = None
+        self._readonly = readonly
         self._doc = self._read()
         self._saved = dict(self._doc)
 
@@ -51,6 +53,9 @@ class JobState:
         except FileNotFoundError:
             return {}
         except (ValueError, UnicodeDecodeError, TypeError) as exc:
+            if self._readonly:
+                self.problem = 'state file %s is unreadable (%s)' % (self.path, exc)
+                return {}
             aside = self.path + '.corrupt'
             try:
                 os.replace(self.path, aside)

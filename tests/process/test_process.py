@@ -315,3 +315,15 @@ def test_entry_of_wrong_shape_does_not_stop_others(env):
     rep = proc.run(now=T('2026-11-22 01:00'))
     assert rep.delivered == 2 and any('261119000000' in p for p in rep.problems)
     assert '261119000000' not in b and b.corrupt_entries() == ['261119000000.json']
+
+
+def test_dry_run_leaves_corrupt_state_in_place(env):
+    """--dry-run on an unreadable state file reports nothing done and does not move the file."""
+    proc, _, _, _, cfg = env
+    path = os.path.join(cfg.state_dir, 'state', 'daily.json')
+    os.makedirs(os.path.dirname(path))
+    with open(path, 'w') as f:
+        f.write('{garbage')
+    rep = proc.run(now=T('2026-11-22 01:00'), dry_run=True)
+    assert any('would' in line for line in rep.lines)
+    assert os.path.exists(path) and not os.path.exists(path + '.corrupt')
