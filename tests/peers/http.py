@@ -168,17 +168,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 if size == 0:
                     self.rfile.readline()
                     return
-                left = size
-                while left:
-                    data = self.rfile.read(min(CHUNK, left))
-                    if not data:
-                        raise ConnectionError('body cut')
-                    left -= len(data)
-                    yield data
+                yield from self._read_exactly(size)
                 self.rfile.readline()
         left = int(self.headers.get('Content-Length') or 0)
         if limit is not None:
             left = min(left, limit)
+        yield from self._read_exactly(left)
+
+    def _read_exactly(self, left):
+        """Yield exactly ``left`` bytes of the body, in chunks; ConnectionError if cut."""
         while left:
             data = self.rfile.read(min(CHUNK, left))
             if not data:
