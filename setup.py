@@ -12,8 +12,8 @@ setup(
     packages=find_namespace_packages(include=['pycstbox.*']),
     entry_points={
         'console_scripts': [
-            'cbx-export = pycstbox.export.cli:main',
-            'cbx-exportd = pycstbox.export.daemon:main',
+            'cbx-export = pycstbox.export.cli.main:main',
+            'cbx-exportd = pycstbox.export.daemon.daemon:main',
             'cbx-evtdb = pycstbox.evtdb.cli:main',
         ],
     },

@@ -34,11 +34,11 @@ def write_config(tmp, n):
 def fill(cfg_path, n):
     """Enqueue n windows (a run with no target reachable would do the same, slower)."""
     from pycstbox.export import config
-    from pycstbox.export.process import ExportProcess
+    from pycstbox.export.process.process import ExportProcess
     cfg = config.load(cfg_path, environ={})
     now = START + datetime.timedelta(minutes=15 * n + 1)
     proc = ExportProcess(cfg)
-    from pycstbox.export.lock import RunLock
+    from pycstbox.export.process.lock import RunLock
     with RunLock(cfg.state_dir):
         proc.enqueue(cfg.jobs['q'], now, [])
     return now
@@ -58,7 +58,7 @@ class OneEventSource:
 
 def child(cfg_path, now_iso):
     from pycstbox.export import config
-    from pycstbox.export.process import ExportProcess
+    from pycstbox.export.process.process import ExportProcess
     cfg = config.load(cfg_path, environ={})
     tmp = os.path.dirname(cfg_path)
     proc = ExportProcess(cfg, source_factory=lambda s: OneEventSource(),

@@ -25,8 +25,8 @@ import logging
 import os
 import re
 
-from .atomic import fsync_dir, is_temp_name, remove_durable, write_atomic
-from .errors import BacklogError
+from pycstbox.export.atomic import fsync_dir, is_temp_name, remove_durable, write_atomic
+from pycstbox.export.errors import BacklogError
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import datetime
 import logging
 import time
 
-from .errors import ExportError
+from pycstbox.export.errors import ExportError
 
 _STEP_TEXT = {
     0: 'no error',

@@ -13,7 +13,7 @@ import io
 import os
 import pickle
 
-from .errors import ExportError
+from pycstbox.export.errors import ExportError
 
 _ALLOWED = {
     ('datetime', 'date'): datetime.date,

@@ -65,7 +65,7 @@ def test_good_file_values_and_defaults(tmp_path):
 
 def test_no_default_file_gives_builtin_defaults(tmp_path, monkeypatch):
     """Without -c, variable or default file, the built-in defaults apply (no jobs)."""
-    monkeypatch.setattr(config, 'DEFAULT_PATH', str(tmp_path / 'missing.toml'))
+    monkeypatch.setattr(config.loader, 'DEFAULT_PATH', str(tmp_path / 'missing.toml'))
     cfg = load(None, environ={})
     assert cfg.files == () and not cfg.jobs and cfg.timezone == 'UTC'
     assert cfg.state_dir == '/var/lib/cstbox/export' and cfg.site
@@ -83,7 +83,7 @@ def test_environment_variable_and_relative_path(tmp_path, monkeypatch):
     write(tmp_path, GOOD, 'other.toml')
     assert load(None, environ={'CBX_EXPORT_CONFIG': str(tmp_path / 'other.toml')}).site == \
         'lyon-b12'
-    monkeypatch.setattr(config, 'CONFIG_DIR', str(tmp_path))
+    monkeypatch.setattr(config.loader, 'CONFIG_DIR', str(tmp_path))
     monkeypatch.chdir('/')
     assert load('other.toml', environ={}).files == (str(tmp_path / 'other.toml'),)
     monkeypatch.chdir(tmp_path)
@@ -227,14 +227,14 @@ def test_password_readable_by_others_warns(tmp_path, caplog):
     """A file with a password that others can read logs a warning (without the password)."""
     path = write(tmp_path, HTTP + 'password = "s3cr3t-pw"\n')
     os.chmod(path, 0o644)
-    with caplog.at_level(logging.WARNING, logger='pycstbox.export.config'):
+    with caplog.at_level(logging.WARNING, logger='pycstbox.export.config.loader'):
         load(path, environ={})
     assert any('targets.dwh.password: the file is readable by other users' in r.getMessage()
                for r in caplog.records)
     assert 's3cr3t-pw' not in caplog.text
     os.chmod(path, 0o600)
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger='pycstbox.export.config'):
+    with caplog.at_level(logging.WARNING, logger='pycstbox.export.config.loader'):
         load(path, environ={})
     assert not caplog.records
 

@@ -3,7 +3,7 @@
 import logging
 import re
 
-from pycstbox.export import logsetup
+from pycstbox.export.config import logsetup
 from pycstbox.export.config import LogConfig
 
 

@@ -61,7 +61,7 @@ def test_lock_held_by_cron_run_retried(tmp_path, http_peer, daemon_factory):
         fcntl.flock(f, fcntl.LOCK_EX)
         d = daemon_factory(cfg)
         wait_for(lambda: 'tries again in 60 s' in d.log(), 5, what='the lock message')
-    assert '[I] pycstbox.export.scheduler > another export run holds' in d.log()
+    assert '[I] pycstbox.export.daemon.scheduler > another export run holds' in d.log()
     assert d.proc.poll() is None
 
 

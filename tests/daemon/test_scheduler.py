@@ -3,7 +3,7 @@
 import datetime
 
 from pycstbox.export import config as configmod
-from pycstbox.export.scheduler import PENDING_RETRY, ProcessLane
+from pycstbox.export.daemon.scheduler import PENDING_RETRY, ProcessLane
 
 UTC = datetime.timezone.utc
 

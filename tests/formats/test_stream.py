@@ -10,7 +10,7 @@ import pytest
 
 from pycstbox.evtdb.event import Event
 from pycstbox.export import formats
-from pycstbox.export.extract import extract
+from pycstbox.export.process.extract import extract
 from pycstbox.export.formats import dwhzip
 
 from . import reader

@@ -7,9 +7,9 @@ import pytest
 
 from pycstbox.export import transports
 from pycstbox.export.errors import LockError, PermanentError, TemporaryError
-from pycstbox.export.lock import RunLock
-from pycstbox.export.process import ExportProcess
-from pycstbox.export.state import JobState
+from pycstbox.export.process.lock import RunLock
+from pycstbox.export.process.process import ExportProcess
+from pycstbox.export.process.state import JobState
 
 from .helpers import FlakyDir, ListSource, T, hourly_events, received, write_config
 

@@ -20,7 +20,7 @@ def extract(events, fmt, fileobj, compress='none', tmpdir=None, progress=None):
     Any error of the event iterable (``EventStoreError``) or of the output
     (``OSError``) propagates unchanged.
     """
-    from . import formats
+    from pycstbox.export import formats
     writer = formats.open_writer(fmt, fileobj, compress, tmpdir)
     write = writer.write
     count = 0

@@ -10,9 +10,9 @@ idempotency key.  It does no retry of its own beyond the seed ``run()``.
 import datetime
 import os
 
-from .artifact import Artifact
-from .errors import EventStoreError, ExportError
-from .job import EventsExportJob
+from pycstbox.export.process.artifact import Artifact
+from pycstbox.export.errors import EventStoreError, ExportError
+from pycstbox.export.job import EventsExportJob
 
 UTC = datetime.timezone.utc
 
@@ -30,7 +30,7 @@ class WindowJob(EventsExportJob):
     def __init__(self, jobcfg, jobid, parms, *, site, source, transport, runtime_dir,
                  spool_dir, logger=None, spill_limit=None):
         super().__init__(jobcfg.name, jobid, parms, logger)
-        from . import formats
+        from pycstbox.export import formats
         self.cfg = jobcfg
         self.site = site
         self._source = source            # callable returning the event store client
@@ -60,8 +60,8 @@ class WindowJob(EventsExportJob):
             self.log.info('%s:%s: reusing the file kept from a previous attempt (%d events)',
                           self.name, self.job_id, self.count)
             return self.count
-        from .extract import extract
-        from .progress import Progress
+        from pycstbox.export.process.extract import extract
+        from pycstbox.export.cli.progress import Progress
         progress = Progress(self.start, self.end)      # silent unless stderr is a terminal
         try:
             client = self._source()

@@ -10,7 +10,7 @@ import logging
 import os
 from typing import NamedTuple
 
-from .atomic import fsync_dir, write_atomic
+from pycstbox.export.atomic import fsync_dir, write_atomic
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ import datetime
 import json
 import os
 
-from .deadletter import DeadLetters
-from .duration import format_duration
-from .runtime import runtime_dir as resolve_runtime_dir
+from pycstbox.export.process.deadletter import DeadLetters
+from pycstbox.export.config.duration import format_duration
+from pycstbox.export.process.runtime import runtime_dir as resolve_runtime_dir
 
 UTC = datetime.timezone.utc
 

@@ -13,7 +13,7 @@ import json
 import logging
 import os
 
-from .atomic import write_atomic
+from pycstbox.export.atomic import write_atomic
 
 log = logging.getLogger(__name__)
 

@@ -149,27 +149,28 @@ def load_config(args):
 
     :raises ConfigError:
     """
-    from . import config, logsetup
+    from pycstbox.export import config
+    from pycstbox.export.config import logsetup
     cfg = config.load(args.config)
     if cfg.log.file or cfg.log.syslog or not args.loglevel:
         try:
             logsetup.configure(args.loglevel, cfg.log, args.debug)
         except OSError as exc:
-            from .errors import ConfigError
+            from pycstbox.export.errors import ConfigError
             raise ConfigError('cannot open the log file: %s' % exc.strerror,
                               cfg.files[-1] if cfg.files else None, 'log.file') from exc
     return cfg
 
 
 def cmd_export(args):
-    from .exportcmd import export
+    from pycstbox.export.cli.exportcmd import export
     return export(args, load_config(args))
 
 
 def _with_config(name):
     """A command of :mod:`.commands` (``f(args, config)``), called with the loaded config."""
     def command(args):
-        from . import commands
+        from pycstbox.export.cli import commands
         return getattr(commands, name)(args, load_config(args))
     command.__name__ = name
     return command
@@ -200,7 +201,7 @@ def version():
 def main(argv=None):
     """Entry point of ``cbx-export``; returns the exit code."""
     if (sys.argv[1:] if argv is None else list(argv)) in (['--help'], ['-h']):
-        from .clihelp import MAIN_HELP          # the same text, without argparse: fast
+        from pycstbox.export.cli.helptext import MAIN_HELP          # the same text, without argparse: fast
         sys.stdout.write(MAIN_HELP)
         return EXIT_OK
     args = parse_args(argv)
@@ -211,8 +212,8 @@ def main(argv=None):
         build_parser().print_usage(sys.stderr)
         print('%s: error: a command is required' % PROG, file=sys.stderr)
         return EXIT_USAGE
-    from . import logsetup
-    from .errors import ConfigError, ExportError, LockError
+    from pycstbox.export.config import logsetup
+    from pycstbox.export.errors import ConfigError, ExportError, LockError
     logsetup.configure(args.loglevel, None, args.debug)
     key = args.command + (' ' + args.backlog_command if args.command == 'backlog' else '')
     try:

@@ -10,12 +10,12 @@ Threads:
 - the main thread owns signals and inotify: one ``select`` on the inotify fd and
   a self-pipe (``signal.set_wakeup_fd``; worker threads write to it too when
   their status changed), no timeout, no polling.  It writes the status file;
-- one *process lane* (:mod:`pycstbox.export.scheduler`) runs ``ExportProcess.run`` (the same code and the same
+- one *process lane* (:mod:`pycstbox.export.daemon.scheduler`) runs ``ExportProcess.run`` (the same code and the same
   ``state_dir/lock`` as ``cbx-export run``) at start-up (catch-up after a reboot),
   then at each job's next due time; a run blocked by the lock (cron) is tried
   again 60 s later.  It sleeps in chunks of at most 300 s and recomputes, so a
   wall-clock jump is noticed;
-- one *outbox lane* per target (:mod:`pycstbox.export.outbox`).
+- one *outbox lane* per target (:mod:`pycstbox.export.daemon.outbox`).
 
 SIGTERM/SIGINT: nothing new starts; the lanes get up to :data:`STOP_GRACE` s to
 finish what they are doing, then the process ends with ``os._exit`` anyway:
@@ -42,8 +42,8 @@ import signal
 import sys
 import time
 
-from .runtime import runtime_dir
-from .scheduler import ProcessLane, _iso, _utcnow
+from pycstbox.export.process.runtime import runtime_dir
+from pycstbox.export.daemon.scheduler import ProcessLane, _iso, _utcnow
 
 log = logging.getLogger(__name__)
 UTC = datetime.timezone.utc
@@ -85,7 +85,7 @@ class Daemon:
 
     def serve(self):
         """Run until SIGTERM/SIGINT; returns the exit code."""
-        from .outbox import OutboxWatcher
+        from pycstbox.export.daemon.outbox import OutboxWatcher
         try:
             os.makedirs(self.runtime_dir, exist_ok=True)
             lockfd = os.open(os.path.join(self.runtime_dir, 'daemon.lock'),
@@ -156,8 +156,9 @@ class Daemon:
 
     def reload(self):
         """SIGHUP: load the configuration again; keep the old one when the new one is bad."""
-        from . import config as configmod, logsetup
-        from .errors import ConfigError
+        from pycstbox.export import config as configmod
+        from pycstbox.export.config import logsetup
+        from pycstbox.export.errors import ConfigError
         try:
             new = configmod.load(self.args.config)
         except ConfigError as exc:
@@ -191,7 +192,7 @@ class Daemon:
         At most once per :data:`STATUS_INTERVAL`: returns None, or the seconds after
         which a changed status is still to be written (the caller's select timeout).
         """
-        from .atomic import write_atomic
+        from pycstbox.export.atomic import write_atomic
         doc = self.status_doc()
         body = json.dumps(doc, sort_keys=True)
         if body == self._last_status:
@@ -236,8 +237,9 @@ def build_parser():
 def main(argv=None):
     """Entry point of ``cbx-exportd``; returns the exit code."""
     args = build_parser().parse_args(argv)
-    from . import config as configmod, logsetup
-    from .errors import ConfigError
+    from pycstbox.export import config as configmod
+    from pycstbox.export.config import logsetup
+    from pycstbox.export.errors import ConfigError
     setup_logging(args, None, logsetup)
     try:
         cfg = configmod.load(args.config)
@@ -252,6 +254,6 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    # run the imported module, not __main__: loggers are named pycstbox.export.daemon
-    from pycstbox.export.daemon import main as _main
+    # run the imported module, not __main__: loggers are named pycstbox.export.daemon.daemon, as under cbx-exportd
+    from pycstbox.export.daemon.daemon import main as _main
     sys.exit(_main())

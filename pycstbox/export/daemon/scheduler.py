@@ -13,7 +13,7 @@ import datetime
 import logging
 import threading
 
-from .retry import Retry
+from pycstbox.export.process.retry import Retry
 
 log = logging.getLogger(__name__)
 UTC = datetime.timezone.utc
@@ -81,8 +81,8 @@ class ProcessLane(threading.Thread):
 
     def _run_once(self, config):
         """One run; returns the time of the next one."""
-        from .errors import LockError
-        from .process import ExportProcess
+        from pycstbox.export.errors import LockError
+        from pycstbox.export.process.process import ExportProcess
         now = _utcnow()
         proc = ExportProcess(config, runtime_dir=self.runtime_dir)
         try:

@@ -8,7 +8,7 @@ import pytest
 from tests.core.test_legacy import PY2_DATE
 from tests.peers.evtdb import evtdb_bus, generate_days
 
-from .test_run_cli import FIRST, cli, pending, write_cfg
+from tests.process.test_run_cli import FIRST, cli, pending, write_cfg
 
 
 @pytest.fixture

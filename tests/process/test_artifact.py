@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from pycstbox.export.artifact import Artifact
+from pycstbox.export.process.artifact import Artifact
 
 
 def _fill(a, n, chunk=4096):

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pycstbox.export.window import (Window, due_windows, first_window, next_due_time,
+from pycstbox.export.process.window import (Window, due_windows, first_window, next_due_time,
                                     next_window, window_containing)
 
 UTC = datetime.timezone.utc

@@ -8,7 +8,7 @@ run never leaves a stale lock.
 import fcntl
 import os
 
-from .errors import LockError
+from pycstbox.export.errors import LockError
 
 
 class RunLock:

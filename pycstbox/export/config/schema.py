@@ -10,7 +10,7 @@ import logging
 from collections.abc import Mapping
 from datetime import date
 
-from .errors import ConfigError
+from pycstbox.export.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -24,15 +24,15 @@ import os
 import time
 from typing import NamedTuple
 
-from .backlog import Backlog, entry_bytes
-from .deadletter import DeadLetters
-from .errors import ConfigError, ExportError
-from .job import EventsExportJob
-from .lock import RunLock
-from .runtime import runtime_dir as resolve_runtime_dir
-from .state import JobState
-from .duration import format_duration
-from .window import SANE_CLOCK, Window, due_windows, next_due_time, window_containing
+from pycstbox.export.backlog import Backlog, entry_bytes
+from pycstbox.export.process.deadletter import DeadLetters
+from pycstbox.export.errors import ConfigError, ExportError
+from pycstbox.export.job import EventsExportJob
+from pycstbox.export.process.lock import RunLock
+from pycstbox.export.process.runtime import runtime_dir as resolve_runtime_dir
+from pycstbox.export.process.state import JobState
+from pycstbox.export.config.duration import format_duration
+from pycstbox.export.process.window import SANE_CLOCK, Window, due_windows, next_due_time, window_containing
 
 log = logging.getLogger(__name__)
 UTC = datetime.timezone.utc
@@ -44,7 +44,7 @@ def default_source_factory(store):
 
 
 def default_transport_factory(target, site):
-    from . import transports
+    from pycstbox.export import transports
     return transports.create(target, site=site)
 
 
@@ -207,7 +207,7 @@ class ExportProcess:
                     continue
                 enq += a
                 dead += d
-        from .runner import Runner
+        from pycstbox.export.process.runner import Runner
         runner = Runner(self, now)
         try:
             for job, jobid in self._pending(selected, only):

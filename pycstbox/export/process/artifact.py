@@ -11,7 +11,7 @@ store still holding the events.  A successful upload removes it.
 
 import os
 
-from .atomic import fsync_dir
+from pycstbox.export.atomic import fsync_dir
 
 #: bytes kept in the runtime directory before moving to flash
 DEFAULT_LIMIT = 32 * 1024 * 1024

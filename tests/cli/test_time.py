@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pycstbox.export.duration import parse_instant
-from pycstbox.export.progress import Progress
+from pycstbox.export.config.duration import parse_instant
+from pycstbox.export.cli.progress import Progress
 
 UTC = timezone.utc
 PARIS = ZoneInfo('Europe/Paris')

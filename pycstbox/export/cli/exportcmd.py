@@ -12,14 +12,14 @@ import logging
 import os
 import sys
 
-from .atomic import TMP_PREFIX, TMP_SUFFIX
-from .errors import ConfigError, ExportError
+from pycstbox.export.atomic import TMP_PREFIX, TMP_SUFFIX
+from pycstbox.export.errors import ConfigError, ExportError
 
 log = logging.getLogger(__name__)
 
 
 def _times(args, cfg):
-    from .duration import parse_instant
+    from pycstbox.export.config.duration import parse_instant
     out = []
     for opt, text in (('--from', args.start), ('--to', args.end)):
         try:
@@ -35,7 +35,7 @@ def _times(args, cfg):
 
 def export(args, cfg):
     """Run the command; returns the exit code. :raises ConfigError, EventStoreError:"""
-    from . import formats
+    from pycstbox.export import formats
     start, end = _times(args, cfg)
     output = args.output
     compress = args.compress or ('gzip' if output and output.endswith('.gz') else 'none')
@@ -47,7 +47,7 @@ def export(args, cfg):
                                          end.strftime('%Y%m%dT%H%M%SZ'),
                                          formats.extension(args.format, compress))
     from pycstbox.evtdb.client import EventStoreClient
-    from .progress import Progress
+    from pycstbox.export.cli.progress import Progress
     store = cfg.eventstore
     log.debug('export %s - %s UTC, format %s, compress %s, to %s',
               start, end, args.format, compress, output)
@@ -89,7 +89,7 @@ def _filters(args):
 
 
 def _to_stdout(events, fmt, compress, progress):
-    from .extract import extract
+    from pycstbox.export.process.extract import extract
     out = sys.stdout.buffer
     sys.stdout.flush()
     count = extract(events, fmt, out, compress, None, progress)
@@ -98,7 +98,7 @@ def _to_stdout(events, fmt, compress, progress):
 
 
 def _to_file(events, fmt, compress, output, progress):
-    from .extract import extract
+    from pycstbox.export.process.extract import extract
     directory, base = os.path.split(os.path.abspath(output))
     if not os.path.isdir(directory):
         raise ConfigError('directory %s does not exist' % directory, None, '--output')

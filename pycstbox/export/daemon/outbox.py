@@ -27,7 +27,7 @@ import logging
 import os
 import time
 
-from .outboxlane import OutboxLane, ensure_dir
+from pycstbox.export.daemon.outboxlane import OutboxLane, ensure_dir
 
 log = logging.getLogger(__name__)
 

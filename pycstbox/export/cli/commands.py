@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 
-from .errors import ConfigError, ExportError
+from pycstbox.export.errors import ConfigError, ExportError
 
 log = logging.getLogger(__name__)
 UTC = datetime.timezone.utc
@@ -26,7 +26,7 @@ def now():
 
 
 def _process(config):
-    from .process import ExportProcess
+    from pycstbox.export.process.process import ExportProcess
     return ExportProcess(config)
 
 
@@ -62,7 +62,7 @@ def cmd_run(args, config):
 
 
 def cmd_status(args, config):
-    from . import status
+    from pycstbox.export.cli import status
     doc = status.collect(config, now())
     if args.json:
         print(json.dumps(doc, indent=2, sort_keys=True))
@@ -81,8 +81,8 @@ def _job(config, name):
 
 
 def cmd_backlog_list(args, config):
-    from .backlog import Backlog
-    from .deadletter import DeadLetters
+    from pycstbox.export.backlog import Backlog
+    from pycstbox.export.process.deadletter import DeadLetters
     names = [_job(config, args.job).name] if args.job else sorted(config.jobs)
     dead = DeadLetters(config.state_dir)
     out = []
@@ -126,7 +126,7 @@ def cmd_backlog_retry(args, config):
 
 
 def cmd_backlog_drop(args, config):
-    from .lock import RunLock
+    from pycstbox.export.process.lock import RunLock
     proc = _process(config)
     _job(config, args.job)
     if not args.yes:
@@ -149,8 +149,8 @@ def cmd_backlog_drop(args, config):
 
 
 def cmd_backlog_requeue(args, config):
-    from .backlog import Backlog
-    from .lock import RunLock
+    from pycstbox.export.backlog import Backlog
+    from pycstbox.export.process.lock import RunLock
     proc = _process(config)
     _job(config, args.job)
     Backlog.check_job_id(args.id)
@@ -176,9 +176,9 @@ def cmd_backlog_requeue(args, config):
 
 
 def cmd_backlog_import_legacy(args, config):
-    from . import legacy
-    from .backlog import Backlog
-    from .job import EventsExportJob
+    from pycstbox.export import legacy
+    from pycstbox.export.backlog import Backlog
+    from pycstbox.export.job import EventsExportJob
     if not os.path.isdir(args.dir):
         raise ExportError('%s is not a directory' % args.dir)
     imported = refused = 0
@@ -215,7 +215,7 @@ def cmd_backlog_import_legacy(args, config):
 
 
 def cmd_check(args, config):
-    from .process import default_source_factory, default_transport_factory
+    from pycstbox.export.process.process import default_source_factory, default_transport_factory
     ok = True
     print('config: ok (%s)' % ', '.join(config.files or ('built-in defaults',)))
     if not args.targets:

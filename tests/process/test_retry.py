@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from pycstbox.export.retry import Retry
+from pycstbox.export.process.retry import Retry
 
 
 def test_repr_is_readable():

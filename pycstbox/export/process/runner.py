@@ -11,10 +11,10 @@ import datetime
 import logging
 import os
 
-from .backlog import entry_bytes
-from .errors import ExportError
-from .state import JobState
-from .windowjob import WindowJob
+from pycstbox.export.backlog import entry_bytes
+from pycstbox.export.errors import ExportError
+from pycstbox.export.process.state import JobState
+from pycstbox.export.process.windowjob import WindowJob
 
 log = logging.getLogger(__name__)
 

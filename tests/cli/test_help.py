@@ -4,8 +4,8 @@ import os
 import subprocess
 import sys
 
-from pycstbox.export import cli
-from pycstbox.export.clihelp import MAIN_HELP
+from pycstbox.export.cli import main as cli
+from pycstbox.export.cli.helptext import MAIN_HELP
 
 
 def test_static_help_is_argparse_help(monkeypatch):
@@ -16,9 +16,9 @@ def test_static_help_is_argparse_help(monkeypatch):
 
 def test_help_imports_nothing_heavy():
     """--help imports neither argparse nor any network, D-Bus or config module."""
-    code = ('import sys; from pycstbox.export.cli import main; sys.argv = ["cbx-export", "--help"];'
+    code = ('import sys; from pycstbox.export.cli.main import main; sys.argv = ["cbx-export", "--help"];'
             'main(); heavy = [m for m in ("argparse", "dbus", "requests", "paramiko", "tomllib",'
-            ' "pycstbox.export.config") if m in sys.modules]; sys.stderr.write(repr(heavy))')
+            ' "pycstbox.export.config", "pycstbox.export.config.loader") if m in sys.modules]; sys.stderr.write(repr(heavy))')
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                        env=dict(os.environ), timeout=30)
     assert r.returncode == 0 and 'commands:' in r.stdout

@@ -16,10 +16,10 @@ import stat
 import threading
 import time
 
-from .atomic import fsync_dir
-from .deadletter import DeadLetters
-from .errors import PermanentError, TemporaryError
-from .retry import Retry
+from pycstbox.export.atomic import fsync_dir
+from pycstbox.export.process.deadletter import DeadLetters
+from pycstbox.export.errors import PermanentError, TemporaryError
+from pycstbox.export.process.retry import Retry
 
 log = logging.getLogger(__name__)
 UTC = datetime.timezone.utc
@@ -301,7 +301,7 @@ class OutboxLane(threading.Thread):
             if self._factory is not None:
                 self._transport = self._factory(self.target, self.site)
             else:
-                from . import transports
+                from pycstbox.export import transports
                 self._transport = transports.create(self.target, site=self.site)
         return self._transport
 

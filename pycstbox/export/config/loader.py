@@ -16,7 +16,7 @@ technician can run ``cbx-export export`` on a box before configuring anything.
 
 Every mistake raises :class:`ConfigError` with one line ``FILE: KEY: problem``.
 A file holding a ``password`` readable by group or others logs a warning.
-Schemas of the target options are in :mod:`pycstbox.export.configschema`.
+Schemas of the target options are in :mod:`pycstbox.export.config.schema`.
 """
 
 import logging
@@ -26,10 +26,10 @@ import socket
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from .configschema import (EVENTSTORE, JOB, LOG, TOP, TARGET_SCHEMAS, Options,
+from pycstbox.export.config.schema import (EVENTSTORE, JOB, LOG, TOP, TARGET_SCHEMAS, Options,
                            check_table, check_value)
-from .duration import parse_date, parse_duration
-from .errors import ConfigError
+from pycstbox.export.config.duration import parse_date, parse_duration
+from pycstbox.export.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -248,13 +248,13 @@ def _target(name, fname, body):
                 raise ConfigError('cannot read %s: %s' % (pfile, why), fname,
                                   key + '.password_file') from exc
             options['password_file'] = pfile
-    from .configschema import validate_target
+    from pycstbox.export.config.schema import validate_target
     validate_target(ttype, options, fname, key)
     return TargetConfig(name, ttype, Options(options, secret=('password',)))
 
 
 def _job(name, fname, body, targets):
-    from . import formats
+    from pycstbox.export import formats
     key = 'jobs.%s' % name
     o = check_table(body, JOB, fname, key, fill=True)
 
