@@ -84,6 +84,14 @@ def remove_durable(path, durable=True):
         fsync_dir(os.path.dirname(path) or '.')
 
 
+def list_names(path):
+    """The sorted entry names of directory ``path``; [] when it is missing or unreadable."""
+    try:
+        return sorted(os.listdir(path))
+    except OSError:
+        return []
+
+
 def _unlink_quietly(path):
     try:
         os.unlink(path)

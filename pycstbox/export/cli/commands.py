@@ -26,8 +26,9 @@ def now():
 
 
 def _process(config):
+    from pycstbox.export.cli.progress import Progress
     from pycstbox.export.process.process import ExportProcess
-    return ExportProcess(config)
+    return ExportProcess(config, progress=Progress)     # Progress is silent off a terminal
 
 
 def _report(rep):

@@ -10,18 +10,13 @@ import datetime
 import json
 import os
 
+from pycstbox.export.atomic import list_names
 from pycstbox.export.process.deadletter import DeadLetters
 from pycstbox.export.config.duration import format_duration
 from pycstbox.export.process.runtime import runtime_dir as resolve_runtime_dir
 
 UTC = datetime.timezone.utc
 
-
-def _listdir(d):
-    try:
-        return sorted(os.listdir(d))
-    except OSError:
-        return []
 
 
 def _read_json(path):
@@ -65,9 +60,9 @@ def collect(config, now, runtime_dir=None):
     jobs = {}
     for name, job in sorted(config.jobs.items()):
         bdir = os.path.join(sd, 'backlog', name)
-        names = _listdir(bdir)
+        names = list_names(bdir)
         ids = [n[:-5] for n in names if n.endswith('.json') and not n.startswith('.')]
-        corrupt = [n for n in _listdir(os.path.join(bdir, 'corrupt')) if not n.endswith('.error')]
+        corrupt = [n for n in list_names(os.path.join(bdir, 'corrupt')) if not n.endswith('.error')]
         spath = os.path.join(sd, 'state', name + '.json')
         state = _read_json(spath)
         problems = []
@@ -96,7 +91,7 @@ def collect(config, now, runtime_dir=None):
         }
     outbox = {}
     for target in sorted(config.targets):
-        pending = [n for n in _listdir(os.path.join(sd, 'outbox', target))
+        pending = [n for n in list_names(os.path.join(sd, 'outbox', target))
                    if not n.startswith('.')]
         failed = [d.name for d in dead.list(target)]
         if pending or failed:

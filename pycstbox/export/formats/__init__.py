@@ -12,6 +12,9 @@ finishes the stream (and the gzip member), leaves ``fileobj`` open and returns
 the number of events.  How each value type is written and read back is in each
 format module's docstring; the shared value rules are in :mod:`.base`.
 Adding a format: a module with a ``Format`` subclass, and one line in ``_REGISTRY``.
+
+May import: the standard library and the seed modules (errors); never the
+configuration, the process, D-Bus or the network.
 """
 
 import importlib

@@ -10,7 +10,7 @@ import logging
 import os
 from typing import NamedTuple
 
-from pycstbox.export.atomic import fsync_dir, write_atomic
+from pycstbox.export.atomic import fsync_dir, list_names, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +56,11 @@ class DeadLetters:
 
     def list(self, group=None):
         """Every dead letter (of one group), sorted by group then name."""
-        groups = [group] if group else _listdir(self.root)
+        groups = [group] if group else list_names(self.root)
         out = []
         for g in groups:
             d = self._dir(g)
-            for n in _listdir(d):
+            for n in list_names(d):
                 if n.endswith('.error') or n.startswith('.'):
                     continue
                 p = os.path.join(d, n)
@@ -93,10 +93,3 @@ class DeadLetters:
 def _error_text(reason, now):
     return '%s\n%s\n' % (now.astimezone(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'),
                          reason)
-
-
-def _listdir(d):
-    try:
-        return sorted(os.listdir(d))
-    except (FileNotFoundError, NotADirectoryError):
-        return []

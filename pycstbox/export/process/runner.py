@@ -1,15 +1,26 @@
 """Running pending backlog entries, one by one: the inside of ``ExportProcess.run``.
 
 A :class:`Runner` shares one event store client and one transport per target
-between the entries of a run, and decides what each outcome means: success ->
-entry deleted; temporary failure -> entry kept (with the file on flash when it
-was made), the rest of that target (send failure) or of the store (read
-failure) skipped for this run; permanent failure -> dead letter.
+between the entries of a run.  For each entry it first *decides* (:func:`decide`)
+what the attempt's outcome is, then *records* it:
+
+- ``delivered`` / ``empty``: entry deleted (after its file is discarded);
+- ``pending`` (temporary failure): entry kept, with the file on flash when it was
+  made; the rest of that target (send failure) or of the store (read failure) is
+  skipped for this run;
+- ``dead`` (permanent failure, or pending longer than ``max_age``): dead letter;
+- ``set aside``: an entry that cannot be read or is not a window goes to
+  ``corrupt/`` and is reported; the other entries go on.
+
+Collaborators are handed in: the store client and transport factories, the
+backlog opener, the dead letters, the directories, ``sleep`` and ``progress``.
 """
 
 import datetime
 import logging
 import os
+import time
+from typing import NamedTuple
 
 from pycstbox.export.backlog import entry_bytes
 from pycstbox.export.errors import ExportError
@@ -18,13 +29,68 @@ from pycstbox.export.process.windowjob import WindowJob
 
 log = logging.getLogger(__name__)
 
+DELIVERED, EMPTY, PENDING, DEAD = 'delivered', 'empty', 'pending', 'dead'
+
+
+class Outcome(NamedTuple):
+    """What one attempt at an entry came to."""
+    kind: str                 # DELIVERED | EMPTY | PENDING | DEAD
+    message: str = ''         # the error, for PENDING and DEAD
+    blocks: str = ''          # PENDING only: 'store' or 'target' when the rest must wait
+
+
+def decide(code, wj):
+    """The :class:`Outcome` of ``wj.run()`` having returned ``code``."""
+    if code == 0:
+        return Outcome(DELIVERED if wj.count else EMPTY)
+    err = wj.last_error
+    message = '%s: %s' % (wj.error_text(code), err)
+    if not getattr(err, 'temporary', True):
+        return Outcome(DEAD, message)
+    blocks = 'store' if wj.store_failed else 'target' if wj.send_failed else ''
+    return Outcome(PENDING, message, blocks)
+
+
+def window_text(parms):
+    return '%s..%s' % (parms['start'].strftime('%Y-%m-%dT%H:%M:%SZ'),
+                       parms['end'].strftime('%Y-%m-%dT%H:%M:%SZ'))
+
+
+def is_window(parms):
+    return (isinstance(parms, dict) and isinstance(parms.get('start'), datetime.datetime)
+            and isinstance(parms.get('end'), datetime.datetime)
+            and parms['start'].tzinfo is not None and parms['start'] < parms['end'])
+
 
 class Runner:
-    """Runs pending entries one by one, sharing the store client and transports."""
+    """Runs pending entries one by one, sharing the store client and transports.
 
-    def __init__(self, process, now):
-        self.p = process
+    :param config: the ``Config``
+    :param now: the run's time (aware UTC)
+    :param backlog: ``backlog(job_name) -> Backlog``
+    :param dead: the ``DeadLetters``
+    :param source_factory: ``source_factory(eventstore_config) -> client``
+    :param transport_factory: ``transport_factory(target_config, site) -> Transport``
+    :param staging_dir: where files are built (``<runtime>/staging``), one folder per job
+    :param spool_dir: ``spool_dir(job_name) -> path`` where failed uploads' files are kept
+    :param sleep: passed to the jobs (waits between immediate attempts)
+    :param spill_limit: passed to the artifacts (None = default)
+    :param progress: ``progress(start, end) -> reporter`` or None
+    """
+
+    def __init__(self, config, *, now, backlog, dead, source_factory, transport_factory,
+                 staging_dir, spool_dir, sleep=time.sleep, spill_limit=None, progress=None):
+        self.config = config
         self.now = now
+        self.backlog = backlog
+        self.dead_letters = dead
+        self.source_factory = source_factory
+        self.transport_factory = transport_factory
+        self.staging_dir = staging_dir
+        self.spool_dir = spool_dir
+        self.sleep = sleep
+        self.spill_limit = spill_limit
+        self.progress = progress
         self.delivered = self.empty = self.failed = self.dead = self.skipped = 0
         self.problems = []
         self._client = None
@@ -36,113 +102,121 @@ class Runner:
 
     def state(self, job):
         if job not in self._states:
-            self._states[job] = JobState(self.p.state_dir, job)
+            self._states[job] = JobState(self.config.state_dir, job)
         return self._states[job]
 
     def source(self):
         if self._client is None:
-            store = self.p.config.eventstore
-            self._client = self.p._source_factory(store)
-        if not self._flushed and self.p.config.eventstore.flush:
+            self._client = self.source_factory(self.config.eventstore)
+        if not self._flushed and self.config.eventstore.flush:
             self._client.flush()
             self._flushed = True
         return self._client
 
     def transport(self, target):
         if target not in self._transports:
-            cfg = self.p.config.targets[target]
-            self._transports[target] = self.p._transport_factory(cfg, self.p.config.site)
+            cfg = self.config.targets[target]
+            self._transports[target] = self.transport_factory(cfg, self.config.site)
         return self._transports[target]
 
+    # -- one entry -----------------------------------------------------------------
+
     def run_one(self, job, jobid):
-        b = self.p.backlog(job.name)
+        b = self.backlog(job.name)
+        parms = self._read(b, job, jobid)
+        if parms is None:
+            return
+        if job.target in self._bad_targets or (self._store_down and not parms.get('artifact')):
+            self.skipped += 1
+            return
+        if parms['end'] < self.now - job.max_age and parms.get('attempts', 0) > 0:
+            last = (self.state(job.name).last_error or {}).get('message')
+            self._dead_letter(b, job, jobid, parms, None,
+                              'window %s stayed pending longer than max_age (%s); last error: %s'
+                              % (window_text(parms), job.max_age, last))
+            return
+        wj = WindowJob(job, jobid, parms, site=self.config.site, source=self.source,
+                       transport=lambda: self.transport(job.target),
+                       runtime_dir=os.path.join(self.staging_dir, job.name),
+                       spool_dir=self.spool_dir(job.name), spill_limit=self.spill_limit,
+                       sleep=self.sleep, progress=self.progress)
+        outcome = decide(wj.run(max_try=job.max_try, retry_delay=job.retry_delay), wj)
+        if outcome.kind in (DELIVERED, EMPTY):
+            self._delivered(b, job, jobid, wj, outcome)
+        elif outcome.kind == PENDING:
+            self._pending(b, job, jobid, parms, wj, outcome)
+        else:
+            self._dead_letter(b, job, jobid, parms, wj, outcome.message)
+
+    def _read(self, b, job, jobid):
+        """The entry's parms, or None when it was set aside (reported)."""
+        corrupt = os.path.join(b.location, 'corrupt')
         try:
             parms = b[jobid]
         except KeyError:
             self.problems.append('job %s: backlog entry %s was unreadable and was moved to %s'
-                                 % (job.name, jobid, os.path.join(b.location, 'corrupt')))
-            return
-        if not (isinstance(parms, dict) and isinstance(parms.get('start'), datetime.datetime)
-                and isinstance(parms.get('end'), datetime.datetime)
-                and parms['start'].tzinfo and parms['start'] < parms['end']):
+                                 % (job.name, jobid, corrupt))
+            return None
+        if not is_window(parms):
             b.set_aside(jobid, 'not a window entry (no aware start < end)')
             self.problems.append('job %s: backlog entry %s is not a window and was moved to %s'
-                                 % (job.name, jobid, os.path.join(b.location, 'corrupt')))
-            return
-        if job.target in self._bad_targets:
-            self.skipped += 1
-            return
-        if self._store_down and not parms.get('artifact'):
-            self.skipped += 1
-            return
+                                 % (job.name, jobid, corrupt))
+            return None
+        return parms
+
+    def _delivered(self, b, job, jobid, wj, outcome):
+        # the file goes first: a kill between the two leaves a pending entry (re-exported),
+        # never a file without an entry
+        wj.artifact.discard()
+        del b[jobid]
         state = self.state(job.name)
-        w = '%s..%s' % (parms['start'].strftime('%Y-%m-%dT%H:%M:%SZ'),
-                        parms['end'].strftime('%Y-%m-%dT%H:%M:%SZ'))
-        if parms['end'] < self.now - job.max_age and parms.get('attempts', 0) > 0:
-            self._dead_letter(b, job, jobid, parms, None,
-                              'window %s stayed pending longer than max_age (%s); last error: %s'
-                              % (w, job.max_age, (state.last_error or {}).get('message')))
-            return
-        wj = WindowJob(job, jobid, parms, site=self.p.config.site, source=self.source,
-                       transport=lambda: self.transport(job.target),
-                       runtime_dir=os.path.join(self.p.runtime_dir, 'staging', job.name),
-                       spool_dir=self.p.spool_dir(job.name), spill_limit=self.p._spill_limit)
-        wj._sleep = self.p._sleep
-        code = wj.run(max_try=job.max_try, retry_delay=job.retry_delay)
-        if code == 0:
-            del b[jobid]
-            wj.artifact.discard()
-            if wj.count:
-                self.delivered += 1
-                state.record_success(jobid, self.now, wj.count, wj.upload_name)
-                log.info('job %s: window %s delivered to %s as %s (%d events)', job.name, w,
-                         job.target, wj.upload_name, wj.count)
-            else:
-                self.empty += 1
-                state.record_success(jobid, self.now, 0, None)
-            return
-        err = wj.last_error
-        message = '%s: %s' % (wj.error_text(code), err)
-        temporary = getattr(err, 'temporary', True)
-        if temporary:
-            self.failed += 1
-            parms = dict(parms, attempts=parms.get('attempts', 0) + 1)
-            if wj.artifact.path and wj.count:
-                try:
-                    wj.artifact.persist()
-                    parms['artifact'] = wj.artifact.name
-                    parms['events'] = wj.count
-                except OSError as exc:
-                    log.error('job %s: cannot keep the file of %s for the retry: %s', job.name,
-                              jobid, exc)
-                    wj.artifact.discard()
-            try:
-                b[jobid] = parms
-            except ExportError as exc:
-                log.error('job %s: %s', job.name, exc)
-            if wj.store_failed:
-                self._store_down = message
-            elif wj.send_failed:
-                self._bad_targets[job.target] = message
-            log.warning('job %s: window %s stays pending (attempt %d): %s', job.name, w,
-                        parms['attempts'], message)
-            state.record_error(jobid, self.now, message, True)
+        if outcome.kind == DELIVERED:
+            self.delivered += 1
+            state.record_success(jobid, self.now, wj.count, wj.upload_name)
+            log.info('job %s: window %s delivered to %s as %s (%d events)', job.name,
+                     window_text(wj.parms), job.target, wj.upload_name, wj.count)
         else:
-            self._dead_letter(b, job, jobid, parms, wj, message)
+            self.empty += 1
+            state.record_success(jobid, self.now, 0, None)
+
+    def _pending(self, b, job, jobid, parms, wj, outcome):
+        self.failed += 1
+        parms = dict(parms, attempts=parms.get('attempts', 0) + 1)
+        if wj.artifact.path and wj.count:
+            try:
+                wj.artifact.persist()
+                parms['artifact'] = wj.artifact.name
+                parms['events'] = wj.count
+            except OSError as exc:
+                log.error('job %s: cannot keep the file of %s for the retry: %s', job.name,
+                          jobid, exc)
+                wj.artifact.discard()
+        try:
+            b[jobid] = parms
+        except ExportError as exc:
+            log.error('job %s: %s', job.name, exc)
+        if outcome.blocks == 'store':
+            self._store_down = outcome.message
+        elif outcome.blocks == 'target':
+            self._bad_targets[job.target] = outcome.message
+        log.warning('job %s: window %s stays pending (attempt %d): %s', job.name,
+                    window_text(parms), parms['attempts'], outcome.message)
+        self.state(job.name).record_error(jobid, self.now, outcome.message, True)
 
     def _dead_letter(self, b, job, jobid, parms, wj, message):
         self.dead += 1
         if wj is not None and wj.artifact.path and os.path.exists(wj.artifact.path):
             wj.artifact.persist()
-            self.p.dead.add_file(job.name, wj.artifact.path, wj.artifact.name, message,
-                                 self.now)
-        self.p.dead.add_data(job.name, jobid + '.json', entry_bytes(jobid, parms),
-                             '%s\ntarget: %s\nwhat to do: fix the cause, then '
-                             '"cbx-export backlog requeue %s %s"'
-                             % (message, job.target, job.name, jobid), self.now)
+            self.dead_letters.add_file(job.name, wj.artifact.path, wj.artifact.name, message,
+                                       self.now)
+        self.dead_letters.add_data(job.name, jobid + '.json', entry_bytes(jobid, parms),
+                                   '%s\ntarget: %s\nwhat to do: fix the cause, then '
+                                   '"cbx-export backlog requeue %s %s"'
+                                   % (message, job.target, job.name, jobid), self.now)
         del b[jobid]
-        state = self.state(job.name)
-        state.record_error(jobid, self.now, message, False)
+        self.state(job.name).record_error(jobid, self.now, message, False)
+
+    # -- end of the run ------------------------------------------------------------
 
     def _save(self, state):
         try:
@@ -166,4 +240,3 @@ class Runner:
                 self._client.close()
             except Exception:  # noqa: BLE001
                 log.debug('closing the event store client failed', exc_info=True)
-

@@ -28,8 +28,11 @@ class WindowJob(EventsExportJob):
     """Export the window ``[parms['start'], parms['end'])`` of job ``jobcfg``."""
 
     def __init__(self, jobcfg, jobid, parms, *, site, source, transport, runtime_dir,
-                 spool_dir, logger=None, spill_limit=None):
+                 spool_dir, logger=None, spill_limit=None, sleep=None, progress=None):
         super().__init__(jobcfg.name, jobid, parms, logger)
+        if sleep is not None:
+            self._sleep = sleep           # the seed job's wait between immediate attempts
+        self._progress = progress         # progress(start, end) -> reporter, or None
         from pycstbox.export import formats
         self.cfg = jobcfg
         self.site = site
@@ -61,8 +64,7 @@ class WindowJob(EventsExportJob):
                           self.name, self.job_id, self.count)
             return self.count
         from pycstbox.export.process.extract import extract
-        from pycstbox.export.cli.progress import Progress
-        progress = Progress(self.start, self.end)      # silent unless stderr is a terminal
+        progress = self._progress(self.start, self.end) if self._progress else None
         try:
             client = self._source()
             events = client.events(self.start, self.end, self.cfg.var_types, self.cfg.var_names)
@@ -72,7 +74,8 @@ class WindowJob(EventsExportJob):
                                      tmpdir=os.path.dirname(self.artifact.path or out.path),
                                      progress=progress)
             finally:
-                progress.finish()
+                if progress is not None:
+                    progress.finish()
                 self.artifact.finish()
         except EventStoreError:
             self.store_failed = True
@@ -85,7 +88,7 @@ class WindowJob(EventsExportJob):
     def send_data(self):
         try:
             self._transport().send(self.artifact.path, self.upload_name, job=self.cfg.name,
-                                   key=self.idempotency_key)
+                                   key=self.idempotency_key, start=self.start)
         except ExportError:
             self.send_failed = True
             raise
