@@ -24,6 +24,7 @@ import os
 import time
 from typing import NamedTuple
 
+from pycstbox.export.atomic import list_names
 from pycstbox.export.backlog import Backlog, entry_bytes
 from pycstbox.export.process.deadletter import DeadLetters
 from pycstbox.export.errors import ConfigError, ExportError
@@ -77,14 +78,15 @@ class ExportProcess:
     """Runs the configured jobs (see module docstring)."""
 
     def __init__(self, config, *, source_factory=None, transport_factory=None,
-                 runtime_dir=None, sleep=time.sleep, spill_limit=None):
+                 runtime_dir=None, sleep=time.sleep, spill_limit=None, progress=None):
         self.config = config
         self.state_dir = config.state_dir
         self.runtime_dir = runtime_dir or resolve_runtime_dir(config)
-        self._source_factory = source_factory or default_source_factory
-        self._transport_factory = transport_factory or default_transport_factory
-        self._sleep = sleep
-        self._spill_limit = spill_limit
+        self.source_factory = source_factory or default_source_factory
+        self.transport_factory = transport_factory or default_transport_factory
+        self.sleep = sleep
+        self.spill_limit = spill_limit
+        self.progress = progress
         self.dead = DeadLetters(self.state_dir)
 
     # -- paths and helpers -------------------------------------------------------
@@ -208,7 +210,12 @@ class ExportProcess:
                 enq += a
                 dead += d
         from pycstbox.export.process.runner import Runner
-        runner = Runner(self, now)
+        runner = Runner(self.config, now=now, backlog=self.backlog, dead=self.dead,
+                        source_factory=self.source_factory,
+                        transport_factory=self.transport_factory,
+                        staging_dir=os.path.join(self.runtime_dir, 'staging'),
+                        spool_dir=self.spool_dir, sleep=self.sleep,
+                        spill_limit=self.spill_limit, progress=self.progress)
         try:
             for job, jobid in self._pending(selected, only):
                 try:
@@ -234,7 +241,8 @@ class ExportProcess:
             ids = self.backlog(job.name).keys()
             if only:
                 ids = [i for i in ids if (job.name, i) == only]
-            streams.append(((jid, job.name, job) for jid in ids))
+            # a list, not a generator: a generator would see the loop's last ``job``
+            streams.append([(jid, job.name, job) for jid in ids])
         for jid, _, job in heapq.merge(*streams, key=lambda x: (x[0], x[1])):
             yield job, jid
 
@@ -245,7 +253,7 @@ class ExportProcess:
             gap, windows = self.due(job, state, now) if now >= SANE_CLOCK else (None, [])
             if gap is not None:
                 lines.append('%s: would dead-letter %s (older than max_age)' % (job.name, gap))
-            ids = sorted(n[:-5] for n in _listdir(os.path.join(self.backlog_root, job.name))
+            ids = sorted(n[:-5] for n in list_names(os.path.join(self.backlog_root, job.name))
                          if n.endswith('.json') and not n.startswith('.'))
             for w in windows:
                 lines.append('%s: would queue window %s' % (job.name, w))
@@ -270,10 +278,3 @@ class ExportProcess:
             if best is None or t < best:
                 best = t
         return best
-
-
-def _listdir(d):
-    try:
-        return os.listdir(d)
-    except OSError:
-        return []
