@@ -69,12 +69,12 @@ class FlakyDir:
         self.errors = list(errors)
         self.sent = []
 
-    def send(self, path, name, *, job='', key=None):
+    def send(self, path, name, *, job='', key=None, start=None):
         if self.errors:
             err = self.errors.pop(0)
             if err is not None:
                 raise err
-        self.inner.send(path, name, job=job, key=key)
+        self.inner.send(path, name, job=job, key=key, start=start)
         self.sent.append((name, key))
 
     def check(self):

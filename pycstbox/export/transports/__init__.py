@@ -2,13 +2,24 @@
 
 The contract every transport keeps (:class:`Transport`):
 
-- ``send(path, name, *, job='', key=None)`` delivers the local file ``path`` under the
-  stable remote name ``name`` and returns only once the receiver confirmed it (HTTP 2xx,
+- ``send(path, name, *, job='', key=None, start=None)`` delivers the local file ``path``
+  under the stable remote name ``name`` and returns only once the receiver confirmed it (HTTP 2xx,
   FTP 226 + rename, SFTP size check + rename, serial ACK of every block, local fsync +
   rename).  Where the receiver has names, the file is written under a temporary name and
   renamed, so that a failed send never leaves a partial file under the final name; a
   second send of the same name replaces the first.  ``key`` is sent as
-  ``Idempotency-Key`` where the protocol has such a thing (HTTP).
+  ``Idempotency-Key`` where the protocol has such a thing (HTTP).  ``start`` is the aware
+  start of the window (None for outbox files: today), for targets whose remote key holds a
+  date (s3: ``{date}`` in the configured timezone, ``self.tz``).  It returns None (the
+  remote key is ``name``) or a :class:`Delivery` ``(key, checksum)``: the key relative to
+  the target root and the checksum the receiver gave (S3, e.g. composite ``"...-N"``).
+- ``remote_key(name, *, job='', start=None)`` is the key ``send`` would deliver ``name``
+  under, relative to the target root (base: ``name``).
+- ``listing(prefix='')`` iterates :class:`RemoteFile` ``(key, size, sha256, checksum)`` of
+  what the receiver holds under ``prefix`` (keys relative to the target root, bounded
+  memory); ``stat(key)`` gives one :class:`RemoteFile` or None when absent, with its
+  checksum where the receiver stores one.  Both raise ``NotImplementedError`` where the
+  receiver cannot be listed (http, serial).
 - ``check()`` logs in and verifies the destination exists and is writable, without
   sending any data.
 - ``close()`` releases connections; transports are also context managers.
@@ -22,12 +33,17 @@ The contract every transport keeps (:class:`Transport`):
   lazily inside methods: importing this package is cheap, and a missing library disables
   only its transport, with a :class:`PermanentError` naming the Debian package.
 
+May import: the seed modules (errors, atomic) and network libraries (lazily); never
+the configuration loader, the process, the daemon or the command line.
+
 Registry: :func:`names`, :func:`get` (``KeyError`` for an unknown type) and
 :func:`create` (``target.type`` -> instance).
 """
 
 import importlib
 import logging
+from datetime import datetime, timezone
+from typing import NamedTuple
 
 from pycstbox.export.errors import PermanentError, TemporaryError
 
@@ -41,6 +57,23 @@ _MODULES = {
     'sftp': 'sftp',
     'serial': 'serial',
 }
+
+
+
+class Delivery(NamedTuple):
+    """What ``send`` delivered: the key relative to the target root, the receiver's checksum."""
+    key: str
+    checksum: str = ''
+
+
+class RemoteFile(NamedTuple):
+    """One file the receiver holds: key relative to the target root, size in bytes,
+    lowercase hex SHA-256 when known, the receiver's own checksum (S3) when known."""
+    key: str
+    size: int
+    sha256: str = ''
+    checksum: str = ''
+
 
 TMP_PREFIX = '.'
 TMP_SUFFIX = '.tmp'
@@ -56,22 +89,39 @@ class Transport:
 
     :param target: a ``TargetConfig`` (``name``, ``type``, ``options`` mapping)
     :param str site: the site name, for URL templates
+    :param tz: the configured timezone (a ``tzinfo``; None = UTC), for dates in remote keys
     """
 
     type = ''
     #: option keys whose values are secrets: never logged nor shown
     secret_keys = ('password',)
 
-    def __init__(self, target, site=''):
+    def __init__(self, target, site='', tz=None):
         self.target = target
         self.name = target.name
         self.options = dict(target.options or {})
         self.site = site or ''
+        self.tz = tz or timezone.utc
 
     # -- the contract --------------------------------------------------------------
-    def send(self, path, name, *, job='', key=None):
-        """Deliver the file ``path`` as ``name``; return once the receiver confirmed."""
+    def send(self, path, name, *, job='', key=None, start=None):
+        """Deliver the file ``path`` as ``name``; return once the receiver confirmed.
+
+        :returns: None (delivered as ``name``) or a :class:`Delivery`
+        """
         raise NotImplementedError
+
+    def remote_key(self, name, *, job='', start=None):
+        """The key ``send`` delivers ``name`` under, relative to the target root."""
+        return name
+
+    def listing(self, prefix=''):
+        """Iterate :class:`RemoteFile` of what the receiver holds under ``prefix``."""
+        raise NotImplementedError('target type %s cannot be listed' % self.type)
+
+    def stat(self, key):
+        """The :class:`RemoteFile` stored as ``key`` (with its checksum), None when absent."""
+        raise NotImplementedError('target type %s cannot be listed' % self.type)
 
     def check(self):
         """Log in and verify the destination is writable, sending no data."""
@@ -90,6 +140,13 @@ class Transport:
         return '<%s %s target=%r>' % (type(self).__name__, self.type, self.name)
 
     # -- helpers for subclasses ---------------------------------------------------
+    def window_date(self, start=None):
+        """``start``'s date in the configured timezone (today's when None), YYYY-MM-DD."""
+        when = start if start is not None else datetime.now(timezone.utc)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        return when.astimezone(self.tz).strftime('%Y-%m-%d')
+
     def opt(self, key, default=None):
         """The option ``key``, or ``default`` when absent, None or ''."""
         value = self.options.get(key)
@@ -145,6 +202,6 @@ def get(type_name):
     return importlib.import_module('%s.%s' % (__name__, module)).TRANSPORT
 
 
-def create(target, site=''):
-    """A transport instance for ``target`` (its ``type`` picks the class)."""
-    return get(target.type)(target, site)
+def create(target, site='', tz=None):
+    """A transport instance for ``target`` (its ``type`` picks the class); ``tz`` = config tz."""
+    return get(target.type)(target, site, tz)

@@ -38,8 +38,8 @@ class DirTransport(Transport):
 
     type = 'dir'
 
-    def __init__(self, target, site=''):
-        Transport.__init__(self, target, site)
+    def __init__(self, target, site='', tz=None):
+        Transport.__init__(self, target, site, tz)
         self.path = os.fspath(self.opt('path', ''))
 
     def _error(self, exc, what):
@@ -56,7 +56,7 @@ class DirTransport(Transport):
             err = errno.ENOTDIR if os.path.exists(self.path) else errno.ENOENT
             raise self._error(OSError(err, os.strerror(err)), 'write')
 
-    def send(self, path, name, *, job='', key=None):
+    def send(self, path, name, *, job='', key=None, start=None):
         """Copy ``path`` to ``<dir>/<name>`` via a fsynced temporary file and a rename."""
         with self.open_source(path) as src:
             self._check_destination()

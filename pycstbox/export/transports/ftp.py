@@ -39,8 +39,8 @@ class FtpTransport(Transport):
 
     type = 'ftp'
 
-    def __init__(self, target, site=''):
-        Transport.__init__(self, target, site)
+    def __init__(self, target, site='', tz=None):
+        Transport.__init__(self, target, site, tz)
         self.host = str(self.opt('host', ''))
         self.port = int(self.opt('port', 21))
         self.user = str(self.opt('user', 'anonymous'))
@@ -105,7 +105,7 @@ class FtpTransport(Transport):
         reason = getattr(exc, 'strerror', None) or str(exc) or type(exc).__name__
         return self.temporary('%s: %s (will retry)' % (where, reason))
 
-    def send(self, path, name, *, job='', key=None):
+    def send(self, path, name, *, job='', key=None, start=None):
         """Upload ``path`` as ``.NAME.tmp``, rename it to ``NAME``, compare the size."""
         tmp = temp_name(name)
         with self.open_source(path) as src:

@@ -111,8 +111,8 @@ class HttpTransport(Transport):
 
     type = 'http'
 
-    def __init__(self, target, site=''):
-        Transport.__init__(self, target, site)
+    def __init__(self, target, site='', tz=None):
+        Transport.__init__(self, target, site, tz)
         self.url = str(self.opt('url', ''))
         self.method = str(self.opt('method', 'POST')).upper()
         self.field = str(self.opt('field', 'file'))
@@ -188,7 +188,7 @@ class HttpTransport(Transport):
         raise self.permanent('%s: %s' % (detail, _HINTS.get(
             status, 'the server refused the upload: check the target configuration')))
 
-    def send(self, path, name, *, job='', key=None):
+    def send(self, path, name, *, job='', key=None, start=None):
         """Upload ``path`` as ``name``; return once the server answered 2xx."""
         url = self._url(job, name)
         with self.open_source(path) as src:

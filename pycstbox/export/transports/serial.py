@@ -90,8 +90,8 @@ class SerialTransport(Transport):
 
     type = 'serial'
 
-    def __init__(self, target, site=''):
-        Transport.__init__(self, target, site)
+    def __init__(self, target, site='', tz=None):
+        Transport.__init__(self, target, site, tz)
         self.port = str(self.opt('port', ''))
         self.baudrate = int(self.opt('baudrate', 115200))
         self.protocol = str(self.opt('protocol', 'ymodem')).lower()
@@ -116,7 +116,7 @@ class SerialTransport(Transport):
         """The port exists and can be opened exclusively (nothing is sent)."""
         self._open().close()
 
-    def send(self, path, name, *, job='', key=None):
+    def send(self, path, name, *, job='', key=None, start=None):
         """Send ``path``; return once the receiver acknowledged the end of the file."""
         xmodem = self.require('xmodem', 'python3-xmodem')
         serial = self.require('serial', 'python3-serial')

@@ -38,8 +38,8 @@ class SftpTransport(Transport):
 
     type = 'sftp'
 
-    def __init__(self, target, site=''):
-        Transport.__init__(self, target, site)
+    def __init__(self, target, site='', tz=None):
+        Transport.__init__(self, target, site, tz)
         self.host = str(self.opt('host', ''))
         self.port = int(self.opt('port', 22))
         self.user = str(self.opt('user', 'root'))
@@ -129,7 +129,7 @@ class SftpTransport(Transport):
         reason = getattr(exc, 'strerror', None) or str(exc) or type(exc).__name__
         return self.temporary('%s: %s (will retry)' % (where, ' '.join(str(reason).split())))
 
-    def send(self, path, name, *, job='', key=None):
+    def send(self, path, name, *, job='', key=None, start=None):
         """Upload ``path`` as ``.NAME.tmp``, check its size, rename it to ``NAME``."""
         tmp = temp_name(name)
         with self.open_source(path) as src:
