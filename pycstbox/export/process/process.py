@@ -44,9 +44,9 @@ def default_source_factory(store):
     return EventStoreClient(address=store.address, channel=store.channel, timeout=store.timeout)
 
 
-def default_transport_factory(target, site):
+def default_transport_factory(target, site, tz=None):
     from pycstbox.export import transports
-    return transports.create(target, site=site)
+    return transports.create(target, site=site, tz=tz)
 
 
 class RunReport(NamedTuple):
@@ -83,7 +83,8 @@ class ExportProcess:
         self.state_dir = config.state_dir
         self.runtime_dir = runtime_dir or resolve_runtime_dir(config)
         self.source_factory = source_factory or default_source_factory
-        self.transport_factory = transport_factory or default_transport_factory
+        self.transport_factory = transport_factory or (
+            lambda target, site: default_transport_factory(target, site, config.tz))
         self.sleep = sleep
         self.spill_limit = spill_limit
         self.progress = progress
