@@ -1,0 +1,108 @@
+"""The status snapshot: what ``cbx-export status`` shows and the metrics are made of.
+
+Collected from the state directory, read only.  ``collect(config, now)`` returns a
+plain dict (the ``status --json`` document); ``cli/status.py`` renders it for a
+technician, ``process/metrics.py`` turns it into Prometheus metrics.  It lives in
+process/ because the daemon needs it too and must not import cli/.  Reading
+10,000 pending entries costs a directory listing: entries are not opened,
+their window comes from their id.
+"""
+
+import datetime
+import json
+import os
+
+from pycstbox.export.atomic import list_names
+from pycstbox.export.process.deadletter import DeadLetters
+from pycstbox.export.config.duration import format_duration
+from pycstbox.export.process.runtime import runtime_dir as resolve_runtime_dir
+
+UTC = datetime.timezone.utc
+
+
+
+def _read_json(path):
+    try:
+        with open(path, 'rb') as f:
+            doc = json.loads(f.read())
+        return doc if isinstance(doc, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
+def _id_time(jobid):
+    try:
+        return datetime.datetime.strptime(jobid[:12], '%y%m%d%H%M%S').replace(
+            tzinfo=UTC).strftime('%Y-%m-%dT%H:%M:%SZ')
+    except ValueError:
+        return None
+
+
+def daemon_status(runtime_dir):
+    """The daemon's live status (from its status.json), with ``running`` checked by pid."""
+    doc = _read_json(os.path.join(runtime_dir, 'status.json')) or {}
+    pid = doc.get('pid')
+    running = False
+    if isinstance(pid, int) and pid > 0:
+        try:
+            with open('/proc/%d/cmdline' % pid, 'rb') as f:
+                cmdline = f.read()
+            running = b'cbx-exportd' in cmdline or b'pycstbox.export.daemon' in cmdline
+        except OSError:
+            running = False
+    doc['running'] = running
+    return doc
+
+
+def collect(config, now, runtime_dir=None):
+    """The status document (see module docstring)."""
+    runtime_dir = runtime_dir or resolve_runtime_dir(config)
+    sd = config.state_dir
+    dead = DeadLetters(sd)
+    jobs = {}
+    for name, job in sorted(config.jobs.items()):
+        bdir = os.path.join(sd, 'backlog', name)
+        names = list_names(bdir)
+        ids = [n[:-5] for n in names if n.endswith('.json') and not n.startswith('.')]
+        corrupt = [n for n in list_names(os.path.join(bdir, 'corrupt')) if not n.endswith('.error')]
+        spath = os.path.join(sd, 'state', name + '.json')
+        state = _read_json(spath)
+        problems = []
+        if state is None and os.path.exists(spath):
+            problems.append('state file %s is unreadable' % spath)
+        if os.path.exists(spath + '.corrupt'):
+            problems.append('an unreadable state file was set aside: %s.corrupt' % spath)
+        if corrupt:
+            problems.append('%d unreadable backlog entr%s set aside in %s'
+                            % (len(corrupt), 'y' if len(corrupt) == 1 else 'ies',
+                               os.path.join(bdir, 'corrupt')))
+        state = state or {}
+        letters = dead.list(name)
+        jobs[name] = {
+            'target': job.target, 'enabled': job.enabled, 'period': format_duration(job.period),
+            'watermark': state.get('watermark'),
+            'pending': len(ids),
+            'oldest_pending': _id_time(ids[0]) if ids else None,
+            'oldest_pending_id': ids[0] if ids else None,
+            'last_success': state.get('last_success'),
+            'last_error': state.get('last_error'),
+            'dead_letters': [{'id': d.name[:-len('.json')], 'error': _reason(d.error_text)}
+                             for d in letters if d.name.endswith('.json')],
+            'corrupt_entries': corrupt,
+            'problems': problems,
+        }
+    outbox = {}
+    for target in sorted(config.targets):
+        pending = [n for n in list_names(os.path.join(sd, 'outbox', target))
+                   if not n.startswith('.')]
+        failed = [d.name for d in dead.list(target)]
+        if pending or failed:
+            outbox[target] = {'pending': len(pending), 'dead_letters': failed}
+    return {'site': config.site, 'state_dir': sd, 'now': now.strftime('%Y-%m-%dT%H:%M:%SZ'),
+            'jobs': jobs, 'outbox': outbox, 'daemon': daemon_status(runtime_dir)}
+
+
+def _reason(error_text):
+    """The reason line of a dead letter's .error text (its first line is the time)."""
+    lines = error_text.splitlines()
+    return lines[1] if len(lines) > 1 else error_text
