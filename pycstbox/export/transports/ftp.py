@@ -12,6 +12,9 @@ honoured by the system default too).
 
 Classification: 4xx replies and socket errors temporary; 5xx permanent, except 552
 (storage full) temporary; TLS certificate verification failures permanent.
+
+A name with control characters (CR/LF would end the command line) or bytes that are not
+UTF-8 is stored under its encoded form (``%NN``, :func:`.filename.wire_name`).
 """
 
 import ftplib
@@ -20,6 +23,7 @@ import os
 import ssl
 
 from pycstbox.export.transports import Transport, temp_name
+from pycstbox.export.transports.filename import printable, wire_name
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +111,8 @@ class FtpTransport(Transport):
 
     def send(self, path, name, *, job='', key=None, start=None):
         """Upload ``path`` as ``.NAME.tmp``, rename it to ``NAME``, compare the size."""
+        shown = printable(name)
+        name = wire_name(name)       # an FTP command is one line of UTF-8
         tmp = temp_name(name)
         with self.open_source(path) as src:
             size = os.fstat(src.fileno()).st_size
@@ -121,10 +127,10 @@ class FtpTransport(Transport):
                     raise
                 self._verify_size(ftp, name, size)
             except (ftplib.all_errors + (EOFError,)) as exc:
-                raise self._error(exc, 'upload of %s' % name) from exc
+                raise self._error(exc, 'upload of %s' % shown) from exc
             finally:
                 _quit(ftp)
-        log.debug('target %s: %s uploaded to %s', self.name, name, self._where())
+        log.debug('target %s: %s uploaded to %s', self.name, shown, self._where())
 
     def _rename(self, ftp, tmp, name):
         try:

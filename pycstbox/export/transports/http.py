@@ -10,6 +10,8 @@
 - ``connect_timeout`` (default 10 s) and ``timeout`` (read timeout, default 60 s): a
   server that accepts and never answers cannot hang a run.
 - ``headers``: extra headers; ``key`` of :meth:`send` -> ``Idempotency-Key``.
+- Odd names (control characters, bytes that are not UTF-8) are encoded (``%NN``) in the
+  URL, the multipart ``filename`` and ``Idempotency-Key`` (:mod:`.filename`).
 - Redirects are not followed (a streamed body cannot be replayed): fix the URL instead.
 - One connection per request (``Connection: close``): no stale kept-alive connection.
 
@@ -28,6 +30,7 @@ import uuid
 from urllib.parse import quote, urlsplit
 
 from pycstbox.export.transports import Transport
+from pycstbox.export.transports.filename import header_value, printable, wire_name
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +75,7 @@ class _Body:
 
 def _multipart(field, filename):
     boundary = 'cbx-export-%s' % uuid.uuid4().hex
-    quoted = filename.replace('\\', '\\\\').replace('"', '\\"')
+    quoted = wire_name(filename).replace('\\', '\\\\').replace('"', '\\"')
     head = ('--%s\r\nContent-Disposition: form-data; name="%s"; filename="%s"\r\n'
             'Content-Type: application/octet-stream\r\n\r\n'
             % (boundary, field, quoted)).encode('utf-8')
@@ -129,7 +132,7 @@ class HttpTransport(Transport):
     def _url(self, job='', name=''):
         url = self.url
         for key, value in (('{site}', self.site), ('{job}', job), ('{name}', name)):
-            url = url.replace(key, quote(value or '', safe=''))
+            url = url.replace(key, quote(value or '', safe='', errors='surrogateescape'))
         return url
 
     def _request(self, method, url, **kwargs):
@@ -195,7 +198,7 @@ class HttpTransport(Transport):
             size = os.fstat(src.fileno()).st_size
             headers = dict(self.headers)
             if key:
-                headers['Idempotency-Key'] = key
+                headers['Idempotency-Key'] = header_value(key)
             if self.method == 'PUT':
                 headers['Content-Type'] = 'application/octet-stream'
                 body = _Body(src, size)
@@ -205,10 +208,11 @@ class HttpTransport(Transport):
             headers['Content-Length'] = str(len(body))
             response = self._request(self.method, url, data=body, headers=headers)
             try:
-                self._classify(response, 'upload of %s to %s' % (name, _host(url)))
+                self._classify(response, 'upload of %s to %s' % (printable(name), _host(url)))
             finally:
                 response.close()
-        log.debug('target %s: %s uploaded (HTTP %d)', self.name, name, response.status_code)
+        log.debug('target %s: %s uploaded (HTTP %d)', self.name, printable(name),
+                  response.status_code)
 
     def check(self):
         """OPTIONS on the URL: reachable, TLS valid, credentials not refused.
