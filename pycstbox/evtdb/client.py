@@ -14,6 +14,11 @@ The service's bounds are inclusive and its times naive UTC strings: each
 sub-window ``[a, b)`` is asked as ``from_time=a, to_time=b`` and events at ``b``
 are dropped here, so adjacent windows neither lose nor repeat an event.
 
+A store that ignores the requested range cannot make a read endless: events
+outside it are dropped and counted in ``stats['outside']``, the width adapts to
+the events inside only, and :data:`STALE_REPLIES` consecutive replies holding
+events but none inside their range are an :class:`EventStoreError`.
+
 Every D-Bus call has a timeout.  Every failure is an
 :class:`~pycstbox.export.errors.EventStoreError` (temporary).  A malformed event
 is skipped, counted in ``stats['skipped']`` and logged with its content.
@@ -36,6 +41,7 @@ FIRST_WIDTH = timedelta(seconds=10)
 MIN_WIDTH = timedelta(milliseconds=1)
 BLIND_MAX_WIDTH = timedelta(minutes=15)   # widest call while no event was seen (~9M/day)
 GROWTH = 8
+STALE_REPLIES = 3            # consecutive replies with only out-of-range events: an error
 
 __all__ = ['EventStoreClient', 'resolve_address', 'CSTBOX_BUS_FILE']
 
@@ -64,7 +70,7 @@ class EventStoreClient:
         self.timeout = float(timeout)
         self.target_events = max(1, min(int(target_events), HARD_LIMIT // GROWTH))
         self.pipeline = pipeline
-        self.stats = {'events': 0, 'calls': 0, 'skipped': 0, 'largest': 0}
+        self.stats = {'events': 0, 'calls': 0, 'skipped': 0, 'largest': 0, 'outside': 0}
         try:
             self._conn = dbus.bus.BusConnection(self.address)
         except dbus.DBusException as exc:
@@ -169,7 +175,8 @@ class EventStoreClient:
         :raises EventStoreError: the store failed (events already yielded stand)
         """
         start, end = as_utc(start), as_utc(end)
-        self.stats = stats = {'events': 0, 'calls': 0, 'skipped': 0, 'largest': 0}
+        self.stats = stats = {'events': 0, 'calls': 0, 'skipped': 0, 'largest': 0,
+                              'outside': 0}
         if end <= start:
             return
         var_types, var_names = tuple(var_types), tuple(var_names)
@@ -191,6 +198,10 @@ class EventStoreClient:
             if stats['skipped']:
                 log.warning('%d malformed event(s) skipped reading %s - %s',
                             stats['skipped'], start, end)
+            if stats['outside']:
+                log.warning('%d event(s) outside the requested time ranges dropped reading '
+                            '%s - %s (the event store ignores from_time/to_time?)',
+                            stats['outside'], start, end)
 
     def _request(self, lo, width, end, service_filter):
         hi = min(lo + width, end)
@@ -201,6 +212,7 @@ class EventStoreClient:
     def _pages(self, start, end, service_filter):
         """Yield ``(lo, hi, reply)`` for consecutive sub-windows covering [start, end)."""
         width, peak = FIRST_WIDTH, 0.0   # peak: highest density seen (events/s)
+        stale = 0                         # consecutive replies with nothing in range
         days = self._days_with_files()
         lo = _skip_empty_days(start, end, days)
         current = self._request(lo, width, end, service_filter) if lo < end else None
@@ -223,8 +235,16 @@ class EventStoreClient:
                     current = self._request(after, width, end, service_filter)
                 page = self._unpack(raw)
                 raw = None
-                count = len(page)
-                self.stats['largest'] = max(self.stats['largest'], count)
+                self.stats['largest'] = max(self.stats['largest'], len(page))
+                count, outside = replies.count_in_range(page, lo, hi)
+                stale = stale + 1 if outside and not count else 0
+                if stale >= STALE_REPLIES:
+                    raise EventStoreError(
+                        'event store %s%s on bus %s ignores the requested time range: '
+                        '%d consecutive get_events() replies held only events outside '
+                        'from_time/to_time (last: %d events for %s - %s). The window stays '
+                        'pending: check the event store service.'
+                        % (BUS_NAME, self.path, self.address, stale, outside, lo, hi))
                 seconds = (hi - lo).total_seconds()
                 peak = max(peak, count / seconds)
                 wanted = seconds * self.target_events / count if count else seconds * GROWTH

@@ -47,7 +47,10 @@ def decode_value(value):
         if b is not None:
             return b
         if _INT_RE.match(value):
-            return int(value)
+            try:
+                return int(value)
+            except ValueError:      # past int()'s digit limit (4300): kept as its text
+                return str(value)
         if _FLOAT_RE.match(value) or value in _SPECIAL_FLOATS:
             return float(value)
         return str(value)

@@ -63,6 +63,8 @@ def decode(reply, lo, hi, stats, types=None, names=None):
                 log.warning('skipping malformed event %.300r: %s', plain(item), exc)
             continue
         if ts < lo or ts >= hi:
+            if ts < lo or ts > hi:       # not even in the inclusive range asked
+                stats['outside'] += 1
             continue
         if (types is not None and var_type not in types) or \
                 (names is not None and var_name not in names):
@@ -75,6 +77,33 @@ def decode(reply, lo, hi, stats, types=None, names=None):
         unit = fields.get('unit', '')
         yield Event(ts, str(var_type), str(var_name), decode_value(value),
                     unit if isinstance(unit, str) else str(unit), fields)
+
+
+def count_in_range(reply, lo, hi):
+    """``(inside, outside)``: events of ``reply`` with ``lo <= timestamp <= hi`` and not.
+
+    O(1) for the usual reply (in order, first and last in range); items whose
+    timestamp cannot be read count in neither.
+    """
+    if not reply:
+        return 0, 0
+    try:
+        if lo <= parse_bus_timestamp(reply[0][0]) <= hi and \
+                lo <= parse_bus_timestamp(reply[-1][0]) <= hi and _in_order(reply):
+            return len(reply), 0
+    except (TypeError, ValueError, IndexError, KeyError):
+        pass
+    inside = outside = 0
+    for item in reply:
+        try:
+            ts = parse_bus_timestamp(item[0])
+        except (TypeError, ValueError, IndexError, KeyError):
+            continue
+        if lo <= ts <= hi:
+            inside += 1
+        else:
+            outside += 1
+    return inside, outside
 
 
 def _in_order(reply):

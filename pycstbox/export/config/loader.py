@@ -5,7 +5,7 @@ else ``$CBX_EXPORT_CONFIG``, else :data:`DEFAULT_PATH`; a relative path that doe
 not exist from the current directory is taken under ``/etc/cstbox``.  Drop-ins
 ``export.d/*.toml`` beside the main file are read after it, in name order:
 
-- top-level keys and ``[eventstore]``/``[log]`` keys of a later file override
+- top-level keys and ``[eventstore]``/``[log]``/``[metrics]`` keys of a later file override
   earlier ones, key by key;
 - ``[targets.X]`` / ``[jobs.X]`` add targets and jobs; the same name defined in two
   files is an error naming both.
@@ -23,12 +23,13 @@ import logging
 import os
 import re
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from pycstbox.export.config.schema import (EVENTSTORE, JOB, LOG, TOP, TARGET_SCHEMAS, Options,
                            check_table, check_value)
 from pycstbox.export.config.duration import parse_date, parse_duration
+from pycstbox.export.config.schema import METRICS
 from pycstbox.export.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -38,9 +39,13 @@ DEFAULT_PATH = CONFIG_DIR + '/export.toml'
 ENV_VAR = 'CBX_EXPORT_CONFIG'
 DROPIN_DIR = 'export.d'
 _NAME = re.compile(r'[A-Za-z0-9_][A-Za-z0-9_.-]*')
+#: [metrics] textfile when not set: used when its directory exists (node_exporter installed)
+DEFAULT_TEXTFILE = '/var/lib/prometheus/node-exporter/cstbox_export.prom'
+#: overrides that default (tests and unprivileged runs: "" = off), never a configured value
+METRICS_ENV_VAR = 'CBX_EXPORT_METRICS_TEXTFILE'
 
 __all__ = ['load', 'parse_duration', 'Config', 'EventStoreConfig', 'LogConfig',
-           'TargetConfig', 'JobConfig', 'DEFAULT_PATH', 'ConfigError', 'resolve_path']
+           'MetricsConfig', 'TargetConfig', 'JobConfig', 'DEFAULT_PATH', 'ConfigError', 'resolve_path']
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,11 @@ class LogConfig:
     level: str = 'INFO'
     syslog: bool = False
     file: str = ''
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    textfile: str = ''          # '' = no metrics
 
 
 @dataclass(frozen=True)
@@ -98,6 +108,7 @@ class Config:
     targets: Options
     jobs: Options
     files: tuple = ()
+    metrics: MetricsConfig = MetricsConfig()
 
 
 def resolve_path(path=None, environ=os.environ):
@@ -136,17 +147,18 @@ def load(path=None, environ=os.environ):
                                       fname, key)
                 check_value(body, dict, fname, key)
                 into[name] = (fname, body)
-        for section in ('eventstore', 'log'):
+        for section, schema in (('eventstore', EVENTSTORE), ('log', LOG), ('metrics', METRICS)):
             body = raw.pop(section, {})
             check_value(body, dict, fname, section)
-            check_table(body, EVENTSTORE if section == 'eventstore' else LOG, fname, section)
+            check_table(body, schema, fname, section)
             for key, value in body.items():
                 settings['%s.%s' % (section, key)] = value
                 origin['%s.%s' % (section, key)] = fname
         for key, value in raw.items():
             settings[key] = value
             origin[key] = fname
-    return _build(settings, origin, targets, jobs, tuple(files))
+    cfg = _build(settings, origin, targets, jobs, tuple(files))
+    return replace(cfg, metrics=_metrics(settings, origin, environ))
 
 
 def _read(fname):
@@ -213,6 +225,21 @@ def _build(settings, origin, targets, jobs, files):
     built_jobs = {n: _job(n, f, body, built_targets) for n, (f, body) in jobs.items()}
     return Config(site, state_dir, tzname, tz, eventstore, logcfg,
                   Options(built_targets), Options(built_jobs), files)
+
+
+def _metrics(settings, origin, environ):
+    """[metrics]: textfile absolute and ending in .prom, or '' (off); the default when unset."""
+    if 'metrics.textfile' not in settings:
+        if METRICS_ENV_VAR in environ:
+            return MetricsConfig(environ[METRICS_ENV_VAR])
+        return MetricsConfig(DEFAULT_TEXTFILE if os.path.isdir(os.path.dirname(DEFAULT_TEXTFILE))
+                             else '')
+    path = settings['metrics.textfile']
+    if path and not (os.path.isabs(path) and path.endswith('.prom')):
+        raise ConfigError('must be an absolute path ending in .prom (node_exporter\'s textfile '
+                          'collector reads only *.prom files), or "" for no metrics, not %r'
+                          % path, origin.get('metrics.textfile'), 'metrics.textfile')
+    return MetricsConfig(path)
 
 
 def _hostname():

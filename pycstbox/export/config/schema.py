@@ -23,10 +23,11 @@ DATE = 'date'
 
 TOP = {'site': (str, ''), 'state_dir': (str, '/var/lib/cstbox/export'),
        'timezone': (str, 'UTC'), 'eventstore': (dict, {}), 'log': (dict, {}),
-       'targets': (dict, {}), 'jobs': (dict, {})}
+       'targets': (dict, {}), 'jobs': (dict, {}), 'metrics': (dict, {})}
 EVENTSTORE = {'address': (str, ''), 'channel': (str, 'sensor'), 'flush': (bool, True),
               'timeout': (NUMBER, 60.0)}
 LOG = {'level': (str, 'INFO'), 'syslog': (bool, False), 'file': (str, '')}
+METRICS = {'textfile': (str, None)}     # None: the default (DESIGN section 13)
 JOB = {'target': (str, REQUIRED), 'period': (str, '1d'), 'delay': (str, '15m'),
        'format': (str, 'csv'), 'compress': (str, 'none'), 'var_types': (STRLIST, []),
        'var_names': (STRLIST, []), 'start': (DATE, None), 'max_try': (int, 3),

@@ -76,10 +76,12 @@ class Runner:
     :param sleep: passed to the jobs (waits between immediate attempts)
     :param spill_limit: passed to the artifacts (None = default)
     :param progress: ``progress(start, end) -> reporter`` or None
+    :param held: names of the jobs whose clock jump is being held (:mod:`.clock`)
     """
 
     def __init__(self, config, *, now, backlog, dead, source_factory, transport_factory,
-                 staging_dir, spool_dir, sleep=time.sleep, spill_limit=None, progress=None):
+                 staging_dir, spool_dir, sleep=time.sleep, spill_limit=None, progress=None,
+                 held=frozenset()):
         self.config = config
         self.now = now
         self.backlog = backlog
@@ -91,6 +93,7 @@ class Runner:
         self.sleep = sleep
         self.spill_limit = spill_limit
         self.progress = progress
+        self.held = held            # jobs whose clock is suspect: nothing is dead by age
         self.delivered = self.empty = self.failed = self.dead = self.skipped = 0
         self.problems = []
         self._client = None
@@ -129,7 +132,8 @@ class Runner:
         if job.target in self._bad_targets or (self._store_down and not parms.get('artifact')):
             self.skipped += 1
             return
-        if parms['end'] < self.now - job.max_age and parms.get('attempts', 0) > 0:
+        if parms['end'] < self.now - job.max_age and parms.get('attempts', 0) > 0 \
+                and job.name not in self.held:
             last = (self.state(job.name).last_error or {}).get('message')
             self._dead_letter(b, job, jobid, parms, None,
                               'window %s stayed pending longer than max_age (%s); last error: %s'

@@ -1,7 +1,9 @@
 """Per-job state on flash: ``state_dir/state/<job>.json``.
 
-Holds the watermark (end of the last window put in the backlog) and the last
-results (success, error).  Written atomically and only when something changed:
+Holds the watermark (end of the last window put in the backlog), the clock of
+the run that set it and a suspected clock jump being held (:mod:`.clock`), and
+the last results (success, error).  Every field is validated on read
+(:func:`validate`): a file of the wrong shape is treated like invalid JSON.  Written atomically and only when something changed:
 a run that did nothing writes nothing.  A file that cannot be read is moved
 aside (``<job>.json.corrupt``), reported, and the job starts again from its
 configured ``start`` or the last closed window, which at worst re-enqueues
@@ -27,7 +29,58 @@ def _iso(t):
 def _parse(s):
     if not s:
         return None
-    return datetime.datetime.fromisoformat(s.replace('Z', '+00:00')).astimezone(UTC)
+    t = datetime.datetime.fromisoformat(s.replace('Z', '+00:00'))
+    if t.tzinfo is None:
+        raise ValueError('time %r has no zone' % s)
+    return t.astimezone(UTC)
+
+
+def _time(v, what):
+    if v is None:
+        return
+    if not isinstance(v, str):
+        raise ValueError('%s is not a time string' % what)
+    _parse(v)
+
+
+def _record(v, what, fields):
+    """``v`` is None or an object whose ``fields`` (name -> check) hold."""
+    if v is None:
+        return
+    if not isinstance(v, dict):
+        raise ValueError('%s is not an object' % what)
+    for name, check in fields.items():
+        if not check(v.get(name)):
+            raise ValueError('%s.%s has the wrong type' % (what, name))
+
+
+def _str_or_none(v):
+    return v is None or isinstance(v, str)
+
+
+def _is_time(v):
+    try:
+        _time(v, '')
+        return True
+    except ValueError:
+        return False
+
+
+def validate(doc):
+    """Raise ValueError unless ``doc`` has the shape of a state file."""
+    if not isinstance(doc, dict):
+        raise ValueError('not a JSON object')
+    _time(doc.get('watermark'), 'watermark')
+    _record(doc.get('last_success'), 'last_success', {
+        'at': _is_time, 'window': _str_or_none, 'file': _str_or_none,
+        'events': lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool))})
+    _record(doc.get('last_error'), 'last_error', {
+        'at': _is_time, 'window': _str_or_none, 'message': _str_or_none,
+        'temporary': lambda v: v is None or isinstance(v, bool)})
+    _record(doc.get('clock'), 'clock', {
+        'seen': _is_time,
+        'jump': lambda v: v is None or (isinstance(v, list) and len(v) == 2
+                                        and all(isinstance(x, str) and _is_time(x) for x in v))})
 
 
 class JobState:
@@ -46,13 +99,11 @@ class JobState:
         try:
             with open(self.path, 'rb') as f:
                 doc = json.loads(f.read().decode('utf-8'))
-            if not isinstance(doc, dict):
-                raise ValueError('not a JSON object')
-            _parse(doc.get('watermark'))
+            validate(doc)
             return doc
         except FileNotFoundError:
             return {}
-        except (ValueError, UnicodeDecodeError, TypeError) as exc:
+        except (ValueError, UnicodeDecodeError, TypeError, RecursionError) as exc:
             if self._readonly:
                 self.problem = 'state file %s is unreadable (%s)' % (self.path, exc)
                 return {}
@@ -73,6 +124,29 @@ class JobState:
     @watermark.setter
     def watermark(self, t):
         self._doc['watermark'] = _iso(t)
+
+    @property
+    def clock_seen(self):
+        """The clock of the run that last advanced the watermark (None: not known)."""
+        return _parse((self._doc.get('clock') or {}).get('seen'))
+
+    @property
+    def jump(self):
+        """``(from, to)`` of a suspected clock jump being held, or None."""
+        j = (self._doc.get('clock') or {}).get('jump')
+        return (_parse(j[0]), _parse(j[1])) if j else None
+
+    def set_clock(self, seen=None, jump=None):
+        """Keep the clock that advanced the watermark and the jump being held (or None)."""
+        clock = dict(self._doc.get('clock') or {})
+        if seen is not None:
+            clock['seen'] = _iso(seen)
+        clock['jump'] = [_iso(jump[0]), _iso(jump[1])] if jump else None
+        if not clock['jump']:
+            del clock['jump']
+        self._doc['clock'] = clock or None
+        if self._doc['clock'] is None:
+            del self._doc['clock']
 
     @property
     def last_success(self):

@@ -1,0 +1,168 @@
+"""Clock faults cost nothing (issue 10, defect 5): jumps ahead, corrections back, real outages."""
+
+import datetime
+import json
+import os
+
+import pytest
+
+from pycstbox.export import transports
+from pycstbox.export.process import clock
+from pycstbox.export.process.process import ExportProcess
+from pycstbox.export.process.state import JobState
+
+from .helpers import FlakyDir, ListSource, T, TemporaryError, hourly_events, received, \
+    write_config
+
+CONFIG = '''
+[targets.usb]
+type = "dir"
+path = "%(out)s"
+
+[jobs.daily]
+target = "usb"
+period = "1d"
+delay = "15m"
+format = "csv"
+start = "2026-11-20"
+max_age = "%(max_age)s"
+max_try = 1
+'''
+
+
+class Env:
+    def __init__(self, tmp_path, max_age='90d'):
+        self.out = tmp_path / 'received'
+        self.out.mkdir()
+        self.cfg = write_config(tmp_path, CONFIG % {'out': self.out, 'max_age': max_age})
+        self.source = ListSource(hourly_events(T('2026-11-19 00:00'), 24 * 12))
+        self.errors = []
+        self.runtime = str(tmp_path / 'run')
+
+    def run(self, when):
+        def tfactory(target, site):
+            t = FlakyDir(transports.create(target, site=site))
+            t.errors = self.errors          # shared: each error is used once, across runs
+            return t
+        proc = ExportProcess(self.cfg, source_factory=lambda s: self.source,
+                             transport_factory=tfactory, runtime_dir=self.runtime,
+                             sleep=lambda s: None)
+        return proc, proc.run(now=when)
+
+    def days(self):
+        return [n.split('_')[2][:8] for n in received(self.out)]
+
+    def lines(self, day):
+        name = [n for n in received(self.out) if n.split('_')[2].startswith(day)][0]
+        return len((self.out / name).read_text().splitlines()) - 1
+
+    def pending(self):
+        d = os.path.join(self.cfg.state_dir, 'backlog', 'daily')
+        return sorted(n for n in os.listdir(d) if n.endswith('.json')) if os.path.isdir(d) else []
+
+    def dead(self):
+        d = os.path.join(self.cfg.state_dir, 'failed')
+        return [f for _, _, fs in os.walk(d) for f in fs]
+
+
+def test_jump_ahead_then_back_leaves_no_trace(tmp_path):
+    """A clock years ahead for two runs, then back: no dead letter, no future window, all delivered."""
+    env = Env(tmp_path)
+    env.run(T('2026-11-23 01:00'))
+    env.errors[:] = [TemporaryError('receiver down', target='usb')]
+    _, rep = env.run(T('2026-11-24 01:00'))
+    assert env.pending() == ['261123000000.json']            # the real window, pending
+    env.errors[:] = [TemporaryError('still down', target='usb')] * 2
+    for when in (T('2040-01-01 00:00'), T('2040-01-01 00:05')):
+        _, rep = env.run(when)
+        assert rep.enqueued == 0 and rep.dead_lettered == 0
+        assert any('clock' in p for p in rep.problems)
+    assert env.pending() == ['261123000000.json'] and env.dead() == []
+    _, rep = env.run(T('2026-11-24 02:00'))                    # the clock is back
+    assert rep.delivered == 1 and not rep.problems, rep.problems
+    _, rep = env.run(T('2026-11-25 01:00'))
+    assert rep.delivered == 1 and env.dead() == [] and env.pending() == []
+    assert env.days() == ['20261120', '20261121', '20261122', '20261123', '20261124']
+    assert all(env.lines(d) == 144 for d in env.days())
+    assert JobState(env.cfg.state_dir, 'daily').jump is None
+
+
+def test_real_outage_longer_than_max_age_exports_after_an_hour(tmp_path):
+    """A box really off longer than max_age waits for an hour of consistent clock, then exports."""
+    env = Env(tmp_path, max_age='5d')
+    env.run(T('2026-11-23 01:00'))
+    _, rep = env.run(T('2026-12-20 00:20'))
+    assert rep.enqueued == 0 and rep.dead_lettered == 0
+    assert any('suspected clock fault' in p for p in rep.problems)
+    proc, rep = env.run(T('2026-12-20 01:00'))
+    assert rep.enqueued == 0 and proc.next_due(now=T('2026-12-20 01:00')) == T('2026-12-20 01:20')
+    _, rep = env.run(T('2026-12-20 01:25'))
+    assert rep.enqueued == 5 and rep.dead_lettered == 1 and not rep.problems
+
+
+def test_clock_stuck_ahead_then_corrected_recovers(tmp_path):
+    """A clock weeks ahead queues future windows; corrected, they are dropped and the watermark goes back."""
+    env = Env(tmp_path)
+    env.run(T('2026-11-23 01:00'))
+    env.errors[:] = [None] * 3 + [TemporaryError('down', target='usb')]
+    _, rep = env.run(T('2027-01-10 01:00'))                   # 48 days ahead (< max_age)
+    assert rep.pending > 0
+    _, rep = env.run(T('2026-11-24 01:00'))                   # corrected
+    assert env.pending() == [] and JobState(env.cfg.state_dir, 'daily').watermark == \
+        T('2026-11-24 00:00')
+    _, rep = env.run(T('2026-11-25 01:00'))
+    assert rep.enqueued == 1 and rep.delivered == 1 and env.lines('20261124') == 144
+    assert env.dead() == []
+
+
+def test_small_step_back_changes_nothing(tmp_path):
+    """A clock set back by minutes (NTP) neither drops nor re-queues anything."""
+    env = Env(tmp_path)
+    env.run(T('2026-11-23 01:00'))
+    _, rep = env.run(T('2026-11-23 00:20'))
+    assert rep.enqueued == 0 and JobState(env.cfg.state_dir, 'daily').watermark == \
+        T('2026-11-23 00:00')
+
+
+def test_judge_is_pure():
+    """The verdict depends only on its inputs (hold, confirm after an hour, rollback)."""
+    age = datetime.timedelta(days=90)
+    t0 = T('2026-11-23 01:00')
+    far = T('2040-01-01 00:00')
+    v = clock.judge(now=far, seen=t0, jump=None, watermark=T('2026-11-23 00:00'),
+                    due_end=T('2039-12-31 00:00'), max_age=age)
+    assert v.action == clock.HOLD and v.jump == (t0, far)
+    v = clock.judge(now=far + clock.CONFIRM, seen=t0, jump=(t0, far),
+                    watermark=T('2026-11-23 00:00'), due_end=T('2039-12-31 00:00'), max_age=age)
+    assert v.action == clock.NORMAL
+    v = clock.judge(now=t0, seen=far, jump=None, watermark=T('2039-12-31 00:00'),
+                    due_end=T('2026-11-22 00:00'), max_age=age)
+    assert v.action == clock.ROLLBACK and 'went back' in v.message
+
+
+@pytest.mark.parametrize('doc', [
+    {'watermark': 5}, {'watermark': '2026-11-23T00:00:00'}, {'last_error': 'x'},
+    {'last_success': {'at': 3}}, {'last_error': {'temporary': 'yes'}}, {'clock': {'jump': [1]}},
+    [1, 2], 'text',
+])
+def test_state_of_wrong_shape_is_set_aside_and_others_run(tmp_path, doc):
+    """A state file with wrong types is set aside and reported; the job and the others run."""
+    env = Env(tmp_path)
+    path = os.path.join(env.cfg.state_dir, 'state', 'daily.json')
+    os.makedirs(os.path.dirname(path))
+    with open(path, 'w') as f:
+        json.dump(doc, f)
+    _, rep = env.run(T('2026-11-23 01:00'))
+    assert rep.delivered == 3 and any('unreadable' in p for p in rep.problems)
+    assert os.path.exists(path + '.corrupt')
+
+
+def test_deeply_nested_state_is_set_aside(tmp_path):
+    """A state file nested 100,000 deep (RecursionError) is set aside like invalid JSON."""
+    env = Env(tmp_path)
+    path = os.path.join(env.cfg.state_dir, 'state', 'daily.json')
+    os.makedirs(os.path.dirname(path))
+    with open(path, 'w') as f:
+        f.write('[' * 100000 + ']' * 100000)
+    _, rep = env.run(T('2026-11-23 01:00'))
+    assert rep.delivered == 3 and os.path.exists(path + '.corrupt')
