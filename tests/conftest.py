@@ -8,3 +8,6 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 os.environ['PYTHONPATH'] = ROOT + (os.pathsep + os.environ['PYTHONPATH']
                                    if os.environ.get('PYTHONPATH') else '')
+# no test writes node_exporter's real textfile (/var/lib/prometheus/node-exporter exists on
+# test machines): metrics are off unless a test's config names a textfile
+os.environ['CBX_EXPORT_METRICS_TEXTFILE'] = ''
