@@ -7,8 +7,14 @@ free space of the runtime directory, whichever is smaller) it moves to
 little RAM).  When the upload fails, :meth:`Artifact.persist` moves it to the
 spool too, so that the retry at the next slot does not depend on the event
 store still holding the events.  A successful upload removes it.
+
+The SHA-256 and size of the file are computed once, while it is written
+(:attr:`Artifact.sha256`, :attr:`Artifact.size`), for the delivery journal; a
+file kept from an earlier attempt is hashed from disk, in chunks
+(:meth:`Artifact.digest`).
 """
 
+import hashlib
 import os
 
 from pycstbox.export.atomic import fsync_dir
@@ -26,9 +32,11 @@ class _SpillingFile:
         self._limit = limit
         self._f = open(fast, 'wb')
         self._size = 0
+        self.hash = hashlib.sha256()
 
     def write(self, data):
         self._size += len(data)
+        self.hash.update(data)
         if self._size > self._limit and self.path != self._slow:
             self._f.flush()
             self._f.close()
@@ -66,6 +74,8 @@ class Artifact:
         self.slow = os.path.join(spool_dir, name)
         self.limit = limit
         self.path = None
+        self.sha256 = None          # lowercase hex, known once finished (or digest())
+        self.size = None
 
     @property
     def persisted(self):
@@ -90,6 +100,8 @@ class Artifact:
         """Close the output; ``path`` is then the file to upload."""
         self._file.close()
         self.path = self._file.path
+        self.sha256 = self._file.hash.hexdigest()
+        self.size = self._file.tell()
         if self.path == self.slow:
             self._sync()
 
@@ -122,6 +134,21 @@ class Artifact:
             os.close(fd)
         fsync_dir(os.path.dirname(self.slow))
 
+    def digest(self):
+        """(sha256 hex, size) of the file to upload: known from the writing, else read."""
+        if self.sha256 is None and self.path is not None:
+            h = hashlib.sha256()
+            size = 0
+            with open(self.path, 'rb') as f:
+                while True:
+                    chunk = f.read(1 << 20)
+                    if not chunk:
+                        break
+                    h.update(chunk)
+                    size += len(chunk)
+            self.sha256, self.size = h.hexdigest(), size
+        return self.sha256, self.size
+
     def discard(self):
         """Remove the staged file wherever it is."""
         for p in {self.fast, self.slow, self.path}:
@@ -131,3 +158,4 @@ class Artifact:
                 except FileNotFoundError:
                     pass
         self.path = None
+        self.sha256 = self.size = None

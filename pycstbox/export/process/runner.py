@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 from pycstbox.export.backlog import entry_bytes
 from pycstbox.export.errors import ExportError
+from pycstbox.export.process import journal
 from pycstbox.export.process.state import JobState
 from pycstbox.export.process.windowjob import WindowJob
 
@@ -169,7 +170,11 @@ class Runner:
         return parms
 
     def _delivered(self, b, job, jobid, wj, outcome):
-        # the file goes first: a kill between the two leaves a pending entry (re-exported),
+        # the journal line goes first: a kill after it leaves the window pending (sent and
+        # journaled again: the journal reader keeps the last line), never a delivered
+        # window without its line
+        self._journal(job, jobid, wj)
+        # then the file: a kill between the two leaves a pending entry (re-exported),
         # never a file without an entry
         wj.artifact.discard()
         del b[jobid]
@@ -182,6 +187,23 @@ class Runner:
         else:
             self.empty += 1
             state.record_success(jobid, self.now, 0, None)
+
+    def _journal(self, job, jobid, wj):
+        """Append the window's line to ``journal/<job>.jsonl`` (durable, see journal.py)."""
+        delivery = wj.delivery
+        rec = journal.record(jobid, wj.start, wj.end, job.target, events=wj.count or 0,
+                             delivered_at=self.now, name=wj.upload_name,
+                             key=getattr(delivery, 'key', None) or wj.upload_name,
+                             size=wj.bytes, sha256=wj.sha256,
+                             s3_checksum=getattr(delivery, 'checksum', None))
+        try:
+            journal.Journal(self.config.state_dir, job.name).append(rec)
+        except OSError as exc:
+            # the window was delivered: keeping it pending would send it again and again
+            msg = ('job %s: window %s delivered but its journal line could not be written: %s'
+                   % (job.name, jobid, exc))
+            log.error('%s', msg)
+            self.problems.append(msg)
 
     def _pending(self, b, job, jobid, parms, wj, outcome):
         self.failed += 1

@@ -45,6 +45,8 @@ class WindowJob(EventsExportJob):
         kw = {'limit': spill_limit} if spill_limit else {}
         self.artifact = Artifact(runtime_dir, spool_dir, '%s.%s' % (jobid, ext), **kw)
         self.count = None
+        self.delivery = None             # what send() returned: None or a Delivery(key, checksum)
+        self.sha256 = self.bytes = None  # of the file sent (for the journal)
         self.store_failed = False
         self.send_failed = False
 
@@ -87,8 +89,14 @@ class WindowJob(EventsExportJob):
 
     def send_data(self):
         try:
-            self._transport().send(self.artifact.path, self.upload_name, job=self.cfg.name,
-                                   key=self.idempotency_key, start=self.start)
+            # hashed while written; a file kept from an earlier attempt is read once here
+            try:
+                self.sha256, self.bytes = self.artifact.digest()
+            except OSError:
+                pass                     # the transport says what is wrong with the file
+            self.delivery = self._transport().send(
+                self.artifact.path, self.upload_name, job=self.cfg.name,
+                key=self.idempotency_key, start=self.start)
         except ExportError:
             self.send_failed = True
             raise
