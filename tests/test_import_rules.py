@@ -8,7 +8,7 @@ import pytest
 ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'pycstbox')
 EXPORT = os.path.join(ROOT, 'export')
 
-SEED = {'errors', 'job', 'backlog', 'atomic', 'legacy', '__init__'}
+SEED = {'errors', 'job', 'backlog', 'atomic', 'legacy', 'redact', '__init__'}
 #: stage -> the stages of pycstbox.export it may import (besides itself)
 ALLOWED = {
     'seed': {'seed'},

@@ -299,3 +299,138 @@ def test_ftp_verify_option(tmp_path):
     cfg = load(write(tmp_path, 'site = "s"\n[targets.f]\ntype = "ftp"\nhost = "h"\ntls = true\n'
                                 'verify = "/etc/ssl/ca.pem"\n'), environ={})
     assert cfg.targets['f'].options['verify'] == '/etc/ssl/ca.pem'
+
+
+# -- sane ranges (issue 10, defect 8): every value that could crash a run is refused at load --
+
+@pytest.mark.parametrize('line,key,problem', [
+    ('period = "100000w"', 'period', "invalid duration '100000w': too long (at most 366d)"),
+    ('period = "99999999999w"', 'period', "invalid duration '99999999999w': too long"),
+    pytest.param('period = "%sw"' % ('9' * 5000), 'period', 'too long', id='5000 digits'),
+    ('delay = "9999999w"', 'delay', 'too long'),
+    ('max_age = "999999d"', 'max_age', "invalid duration '999999d': too long (at most 3660d)"),
+    ('max_age = "1d"', 'max_age', '1d must be longer than period + delay (1d15m)'),
+    ('start = 9999-12-31', 'start', 'must be between 2000-01-01 and 2099-12-31, not 9999-12-31'),
+    ('start = 0001-01-01', 'start', 'must be between 2000-01-01 and 2099-12-31'),
+    ('retry_delay = nan', 'retry_delay', 'must be a finite number, not nan'),
+    ('retry_delay = inf', 'retry_delay', 'must be a finite number, not inf'),
+    ('retry_delay = 1e9', 'retry_delay', 'must be between 0 s and 600 s, not 1000000000.0'),
+    ('retry_delay = -1', 'retry_delay', 'must be between 0 s and 600 s'),
+    ('max_try = 1000000000', 'max_try', 'must be between 1 and 20, not 1000000000'),
+])
+def test_job_values_out_of_range(tmp_path, line, key, problem):
+    """Job values that would overflow or wedge a run are one line naming file and key."""
+    path, msg = error_of(tmp_path, GOOD.replace('start = 2026-11-01', line)
+                         if key == 'start' else GOOD + line + '\n')
+    assert msg.startswith('%s: jobs.daily.%s: ' % (path, key)) and problem in msg, msg
+
+
+@pytest.mark.parametrize('value,problem', [
+    ('nan', 'must be a finite number, not nan'), ('inf', 'must be a finite number, not inf'),
+    ('1e9', 'must be more than 0 s and at most 3600 s'), ('0', 'must be more than 0 s')])
+def test_eventstore_timeout_out_of_range(tmp_path, value, problem):
+    """eventstore.timeout must be a finite number of seconds in (0, 3600]."""
+    path, msg = error_of(tmp_path, GOOD.replace('timeout = 5', 'timeout = %s' % value))
+    assert msg.startswith('%s: eventstore.timeout: %s' % (path, problem)), msg
+
+
+@pytest.mark.parametrize('extra,key,problem', [
+    ('timeout = nan', 'timeout', 'must be a finite number, not nan'),
+    ('connect_timeout = inf', 'connect_timeout', 'must be a finite number, not inf'),
+    ('timeout = 1e12', 'timeout', 'must be more than 0 s and at most 3600 s'),
+    ('url = "https://dwh.example.org:99999/x"', 'url', 'invalid URL'),
+    ('url = "https:///x"', 'url', 'no host name'),
+    ('headers = { "X-A" = "a\\r\\nX-Injected: 1" }', 'headers', 'control character'),
+    ('headers = { "X A" = "b" }', 'headers', "invalid header name 'X A'"),
+])
+def test_http_target_values_out_of_range(tmp_path, extra, key, problem):
+    """HTTP timeouts, URL and headers that would fail every upload are refused at load."""
+    text = HTTP.replace('url = "https://dwh.example.org/x"\n', '') if key == 'url' else HTTP
+    path, msg = error_of(tmp_path, 'site = "s"\n' + text + extra + '\n')
+    assert msg.startswith('%s: targets.dwh.%s: ' % (path, key)) and problem in msg, msg
+
+
+def test_serial_baudrate_range(tmp_path):
+    """A serial baudrate outside 50..4000000 is refused at load."""
+    path, msg = error_of(tmp_path, 'site = "s"\n[targets.m]\ntype = "serial"\n'
+                                   'port = "/dev/ttyUSB0"\nbaudrate = 100000000000\n')
+    assert msg == ('%s: targets.m.baudrate: must be between 50 and 4e+06, not 100000000000'
+                   % path)
+
+
+def test_extreme_accepted_values_never_overflow(tmp_path):
+    """The largest and smallest accepted job values give windows and due times at any sane clock."""
+    from pycstbox.export.process.process import ExportProcess
+    from pycstbox.export.process.window import due_windows, next_due_time
+    from datetime import datetime, timezone
+    for extra in ('period = "366d"\ndelay = "366d"\nmax_age = "3660d"\n',
+                  'period = "1s"\ndelay = "0s"\nmax_age = "2s"\n'):
+        for start in ('2000-01-01', '2099-12-31'):
+            cfg = load(write(tmp_path, GOOD.replace('2026-11-01', start) + extra), environ={})
+            job = cfg.jobs['daily']
+            for year in (2020, 2100, 2200):
+                now = datetime(year, 1, 1, tzinfo=timezone.utc)
+                due_windows(job.period, job.delay, cfg.tz, now=now, start_date=job.start,
+                            limit=3)
+                next_due_time(job.period, job.delay, cfg.tz, now=now)
+                now - job.max_age - job.period - job.delay    # noqa: B018
+    assert ExportProcess  # the process module imports with these values
+
+
+@pytest.mark.parametrize('command', [['run'], ['check'], ['status'], ['backlog', 'list'],
+                                     ['export', '--from', '2026-11-27', '--to', '2026-11-28']])
+def test_out_of_range_value_is_exit_2_for_every_command(tmp_path, command):
+    """A configuration with one out-of-range value is invalid for every command: one line, exit 2."""
+    path = write(tmp_path, GOOD.replace('/tmp/state', str(tmp_path / 'state'))
+                 + 'period = "100000w"\n')
+    r = subprocess.run([sys.executable, '-m', 'pycstbox.export', '-c', path] + command,
+                       capture_output=True, text=True, timeout=30)
+    assert (r.returncode, r.stderr) == (
+        2, "%s: jobs.daily.period: invalid duration '100000w': too long (at most 366d)\n"
+        % path)
+
+
+def test_daemon_refuses_a_period_that_crashed_the_loader(tmp_path):
+    """cbx-exportd with period = "99999999999w" exits 2 with one line (no traceback, no loop)."""
+    path = write(tmp_path, GOOD + 'period = "99999999999w"\n')
+    r = subprocess.run([sys.executable, '-m', 'pycstbox.export.daemon', '-c', path],
+                       capture_output=True, text=True, timeout=30,
+                       env=dict(os.environ, CBX_EXPORT_RUNTIME_DIR=str(tmp_path / 'run')))
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith('%s: jobs.daily.period: invalid duration' % path)
+    assert 'Traceback' not in r.stderr
+
+
+def test_password_file_readable_by_others_warns(tmp_path, caplog):
+    """A password_file that group or others can read logs a warning naming it (not its content)."""
+    secret = tmp_path / 'secret'
+    secret.write_text('s3cr3t-pw\n')
+    secret.chmod(0o644)
+    path = write(tmp_path, HTTP + 'password_file = "secret"\n')
+    with caplog.at_level(logging.WARNING, logger='pycstbox.export.config.loader'):
+        load(path, environ={})
+    assert any(r.getMessage() == '%s: targets.dwh.password_file: %s is readable by other users '
+               '(mode 0644): chmod 600 it' % (path, secret) for r in caplog.records)
+    assert 's3cr3t-pw' not in caplog.text
+    secret.chmod(0o600)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger='pycstbox.export.config.loader'):
+        load(path, environ={})
+    assert not caplog.records
+
+
+def test_secrets_outside_password_are_not_shown(tmp_path):
+    """URL credentials, secret query values and secret headers never show in repr() nor errors."""
+    cfg = load(write(tmp_path, 'site = "s"\n[targets.dwh]\ntype = "http"\n'
+                     'url = "https://gw:UrlPassw0rd@dwh.example.org/x?api_key=K3y&site={site}"\n'
+                     'headers = { Authorization = "Bearer T0ken", X-Gw = "b12" }\n'),
+               environ={})
+    text = repr(cfg.targets) + str(cfg.targets['dwh'])
+    for secret in ('UrlPassw0rd', 'K3y', 'T0ken'):
+        assert secret not in text
+    assert 'site={site}' in text and 'b12' in text
+    path, msg = error_of(tmp_path, 'site = "s"\n[targets.dwh]\ntype = "http"\n'
+                                   'url = "ftp://gw:UrlPassw0rd@dwh.example.org/x"\n')
+    assert 'UrlPassw0rd' not in msg and 'ftp://***@dwh.example.org/x' in msg
+    path, msg = error_of(tmp_path, HTTP + 'password = 12345678\n')
+    assert msg == '%s: targets.dwh.password: must be a string, not an integer' % path

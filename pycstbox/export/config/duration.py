@@ -4,7 +4,9 @@ Durations are one or more ``<integer><unit>`` groups, units ``s`` (seconds),
 ``m`` (minutes), ``h`` (hours), ``d`` (days), ``w`` (weeks): ``30s``, ``15m``,
 ``1h``, ``1d``, ``1w``, ``1h30m``.  A bare number (``0``, ``3600``), a negative
 value, an unknown unit or an empty string are rejected: a duration without its
-unit is ambiguous.  Zero (``0s``) is accepted only where the caller allows it.
+unit is ambiguous.  Zero (``0s``) is accepted only where the caller allows it;
+more than :data:`MAX_DAYS` days is refused (no date arithmetic can overflow): the
+configuration narrows each key further.
 """
 
 import re
@@ -13,10 +15,12 @@ from datetime import date, datetime, timedelta, timezone
 _UNITS = {'s': 1, 'm': 60, 'h': 3600, 'd': 86400, 'w': 7 * 86400}
 _GROUP = re.compile(r'(\d+)([smhdw])')
 _WHOLE = re.compile(r'(?:\d+[smhdw])+')
+#: longest duration accepted at all (100 years)
+MAX_DAYS = 36500
 
 
-def parse_duration(text, allow_zero=False):
-    """``'15m'`` -> ``timedelta(minutes=15)``.
+def parse_duration(text, allow_zero=False, longest=None):
+    """``'15m'`` -> ``timedelta(minutes=15)``; at most ``longest`` (a timedelta) when given.
 
     :raises ValueError: with a message saying what is accepted
     """
@@ -26,9 +30,16 @@ def parse_duration(text, allow_zero=False):
     if not _WHOLE.fullmatch(compact):
         raise ValueError('invalid duration %r: write a number followed by a unit '
                          's, m, h, d or w, e.g. "30s", "15m", "1h", "1d"' % text)
-    seconds = sum(int(n) * _UNITS[u] for n, u in _GROUP.findall(compact))
+    longest = min(longest or timedelta(days=MAX_DAYS), timedelta(days=MAX_DAYS))
+    too_long = 'invalid duration %r: too long (at most %s)' % (text, format_duration(longest))
+    groups = _GROUP.findall(compact)
+    if any(len(n.lstrip('0')) > 12 for n, _ in groups):
+        raise ValueError(too_long)
+    seconds = sum(int(n) * _UNITS[u] for n, u in groups)
     if seconds == 0 and not allow_zero:
         raise ValueError('invalid duration %r: must be longer than zero' % text)
+    if seconds > longest.total_seconds():
+        raise ValueError(too_long)
     return timedelta(seconds=seconds)
 
 

@@ -26,9 +26,9 @@ import socket
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
-from pycstbox.export.config.schema import (EVENTSTORE, JOB, LOG, TOP, TARGET_SCHEMAS, Options,
-                           check_table, check_value)
-from pycstbox.export.config.duration import parse_date, parse_duration
+from pycstbox.export.config.schema import (EVENTSTORE, JOB, LOG, MAX_TIMEOUT, TOP, TARGET_SCHEMAS,
+                                           Options, check_range, check_table, check_value)
+from pycstbox.export.config.duration import format_duration, parse_date, parse_duration
 from pycstbox.export.config.schema import METRICS
 from pycstbox.export.errors import ConfigError
 
@@ -43,6 +43,13 @@ _NAME = re.compile(r'[A-Za-z0-9_][A-Za-z0-9_.-]*')
 DEFAULT_TEXTFILE = '/var/lib/prometheus/node-exporter/cstbox_export.prom'
 #: overrides that default (tests and unprivileged runs: "" = off), never a configured value
 METRICS_ENV_VAR = 'CBX_EXPORT_METRICS_TEXTFILE'
+#: sane ranges of job values (nothing computed from them can overflow)
+MAX_PERIOD = timedelta(days=366)
+MAX_DELAY = timedelta(days=366)
+MAX_AGE = timedelta(days=3660)
+MAX_TRY = 20
+MAX_RETRY_DELAY = 600
+FIRST_START, LAST_START = date(2000, 1, 1), date(2099, 12, 31)
 
 __all__ = ['load', 'parse_duration', 'Config', 'EventStoreConfig', 'LogConfig',
            'MetricsConfig', 'TargetConfig', 'JobConfig', 'DEFAULT_PATH', 'ConfigError', 'resolve_path']
@@ -209,9 +216,8 @@ def _build(settings, origin, targets, jobs, files):
         raise ConfigError('unknown time zone %r (use a name such as "UTC" or "Europe/Paris")'
                           % tzname, origin.get('timezone'), 'timezone') from exc
     timeout = g('eventstore.timeout', (int, float), 60.0)
-    if timeout <= 0:
-        raise ConfigError('must be more than 0 seconds', origin.get('eventstore.timeout'),
-                          'eventstore.timeout')
+    check_range(timeout, 0, MAX_TIMEOUT, origin.get('eventstore.timeout'), 'eventstore.timeout',
+                ' s', low_open=True)
     eventstore = EventStoreConfig(g('eventstore.address', str, ''),
                                   g('eventstore.channel', str, 'sensor') or 'sensor',
                                   g('eventstore.flush', bool, True), float(timeout))
@@ -275,9 +281,21 @@ def _target(name, fname, body):
                 raise ConfigError('cannot read %s: %s' % (pfile, why), fname,
                                   key + '.password_file') from exc
             options['password_file'] = pfile
+            warn_if_readable(pfile, fname, key + '.password_file')
     from pycstbox.export.config.schema import validate_target
     validate_target(ttype, options, fname, key)
     return TargetConfig(name, ttype, Options(options, secret=('password',)))
+
+
+def warn_if_readable(path, fname, key):
+    """Log a warning when the secret file ``path`` is readable by group or others."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return
+    if mode & 0o077:
+        log.warning('%s: %s: %s is readable by other users (mode %04o): chmod 600 it',
+                    fname, key, path, mode & 0o7777)
 
 
 def _job(name, fname, body, targets):
@@ -285,9 +303,9 @@ def _job(name, fname, body, targets):
     key = 'jobs.%s' % name
     o = check_table(body, JOB, fname, key, fill=True)
 
-    def duration(k, allow_zero=False):
+    def duration(k, longest, allow_zero=False):
         try:
-            return parse_duration(o[k], allow_zero)
+            return parse_duration(o[k], allow_zero, longest)
         except ValueError as exc:
             raise ConfigError(str(exc), fname, '%s.%s' % (key, k)) from exc
 
@@ -295,7 +313,7 @@ def _job(name, fname, body, targets):
         raise ConfigError('no target named %r%s (defined targets: %s)'
                           % (o['target'], _suggest(o['target'], targets),
                              ', '.join(sorted(targets)) or 'none'), fname, key + '.target')
-    period = duration('period')
+    period = duration('period', MAX_PERIOD)
     secs = int(period.total_seconds())
     if 86400 % secs and secs % 86400:
         raise ConfigError('period %s neither divides a day evenly nor is whole days, so '
@@ -318,12 +336,20 @@ def _job(name, fname, body, targets):
             start = parse_date(start)
         except ValueError as exc:
             raise ConfigError(str(exc), fname, key + '.start') from exc
-    for k, low in (('max_try', 1), ('retry_delay', 0)):
-        if o[k] < low:
-            raise ConfigError('must be at least %d' % low, fname, '%s.%s' % (key, k))
-    return JobConfig(name, o['target'], period, duration('delay', True), o['format'],
+        if not FIRST_START <= start <= LAST_START:
+            raise ConfigError('must be between %s and %s, not %s' % (FIRST_START, LAST_START,
+                                                                      start), fname, key + '.start')
+    check_range(o['max_try'], 1, MAX_TRY, fname, key + '.max_try')
+    check_range(o['retry_delay'], 0, MAX_RETRY_DELAY, fname, key + '.retry_delay', ' s')
+    delay, max_age = duration('delay', MAX_DELAY, True), duration('max_age', MAX_AGE)
+    if max_age <= period + delay:
+        raise ConfigError('%s must be longer than period + delay (%s): every window would be '
+                          'given up before it could be retried' % (
+                              o['max_age'], format_duration(period + delay)), fname,
+                          key + '.max_age')
+    return JobConfig(name, o['target'], period, delay, o['format'],
                      o['compress'], tuple(o['var_types']), tuple(o['var_names']), start,
-                     o['max_try'], float(o['retry_delay']), duration('max_age'), o['enabled'])
+                     o['max_try'], float(o['retry_delay']), max_age, o['enabled'])
 
 
 def _suggest(word, known):

@@ -7,9 +7,12 @@ float), ``STRLIST`` (list of strings), ``STRMAP`` (table of strings),
 """
 
 import logging
+import math
+import re
 from collections.abc import Mapping
 from datetime import date
 
+from pycstbox.export.redact import redact, secret_name
 from pycstbox.export.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -20,6 +23,8 @@ STRLIST = 'list of strings'
 STRMAP = 'table of strings'
 BOOL_OR_STR = 'true, false or a CA bundle path'
 DATE = 'date'
+#: longest timeout of any network or event store operation, in seconds
+MAX_TIMEOUT = 3600
 
 TOP = {'site': (str, ''), 'state_dir': (str, '/var/lib/cstbox/export'),
        'timezone': (str, 'UTC'), 'eventstore': (dict, {}), 'log': (dict, {}),
@@ -74,10 +79,20 @@ class Options(Mapping):
 
     def __repr__(self):
         return '{%s}' % ', '.join(
-            '%r: %s' % (k, "'***'" if k in self._secret and v else repr(v))
+            '%r: %s' % (k, "'***'" if k in self._secret and v else _shown(v))
             for k, v in self._data.items())
 
     __str__ = __repr__
+
+
+def _shown(value):
+    """repr() of an option value without URL credentials nor secret-looking header values."""
+    if isinstance(value, str):
+        return repr(redact(value))
+    if isinstance(value, dict):
+        return '{%s}' % ', '.join('%r: %s' % (k, "'***'" if secret_name(k) else _shown(v))
+                                  for k, v in value.items())
+    return repr(value)
 
 
 def _is(value, kind):
@@ -97,10 +112,22 @@ def _is(value, kind):
 
 
 def check_value(value, kind, fname, key):
-    """:raises ConfigError: when ``value`` is not of ``kind``."""
+    """:raises ConfigError: when ``value`` is not of ``kind`` (or is nan / inf)."""
     if not _is(value, kind):
         got = next((t for c, t in _TOML_TYPE.items() if isinstance(value, c)), type(value).__name__)
-        raise ConfigError('must be %s, not %s (%r)' % (_KIND_TEXT[kind], got, value), fname, key)
+        shown = '' if secret_name(key.rsplit('.', 1)[-1]) else ' (%r)' % (value,)
+        raise ConfigError('must be %s, not %s%s' % (_KIND_TEXT[kind], got, shown), fname, key)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError('must be a finite number, not %r' % value, fname, key)
+
+
+def check_range(value, low, high, fname, key, unit='', low_open=False):
+    """:raises ConfigError: unless ``low <= value <= high`` (``low < value`` with ``low_open``)."""
+    if (value > low if low_open else value >= low) and value <= high:
+        return
+    text = ('more than %g%s and at most %g%s' if low_open else 'between %g%s and %g%s') % (
+        low, unit, high, unit)
+    raise ConfigError('must be %s, not %r' % (text, value), fname, key)
 
 
 def check_table(table, schema, fname, prefix, fill=False):
@@ -138,14 +165,16 @@ def validate_target(ttype, o, fname, key):
         raise ConfigError(msg, fname, '%s.%s' % (key, k))
 
     for k in ('timeout', 'connect_timeout'):
-        if k in o and o[k] <= 0:
-            fail(k, 'must be more than 0 seconds')
+        if k in o:
+            check_range(o[k], 0, MAX_TIMEOUT, fname, '%s.%s' % (key, k), ' s', low_open=True)
     if 'port' in o and ttype != 'serial' and not 0 < o['port'] < 65536:
         fail('port', 'must be between 1 and 65535')
     if ttype == 'http':
         url = o['url']
         if not url.lower().startswith(('http://', 'https://')):
-            fail('url', 'must start with http:// or https://, not %r' % url)
+            fail('url', 'must start with http:// or https://, not %r' % redact(url))
+        _check_url(url, fail)
+        _check_headers(o['headers'], fail)
         o['method'] = o['method'].upper()
         if o['method'] not in ('POST', 'PUT'):
             fail('method', 'must be POST (multipart form) or PUT (raw body)')
@@ -156,9 +185,34 @@ def validate_target(ttype, o, fname, key):
         if o['protocol'] not in ('ymodem', 'xmodem'):
             fail('protocol', 'must be "ymodem" (exact size, recommended) or "xmodem" '
                              '(the last block is padded with 0x1A)')
-        if o['baudrate'] <= 0:
-            fail('baudrate', 'must be more than 0')
+        check_range(o['baudrate'], 50, 4000000, fname, key + '.baudrate')
     elif ttype == 'sftp' and not (o['password'] or o['key_file']):
         fail('key_file', 'set key_file (or password / password_file) to log in')
     elif ttype == 'dir' and not o['path']:
         fail('path', 'must not be empty')
+
+
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def _check_url(url, fail):
+    """Host and port must parse: an URL that cannot be requested fails at load, not per run."""
+    from urllib.parse import urlsplit
+    try:
+        parts = urlsplit(url)
+        parts.port                          # noqa: B018 -- raises ValueError when invalid
+    except ValueError as exc:
+        fail('url', 'invalid URL %r: %s' % (redact(url), exc))
+    if not parts.hostname or any(c.isspace() or ord(c) < 32 for c in url):
+        fail('url', 'invalid URL %r: no host name, or spaces / control characters (write '
+                    'spaces as %%20)' % redact(url))
+
+
+def _check_headers(headers, fail):
+    """Header names are HTTP tokens, values have no control character (CR/LF...)."""
+    for name, value in headers.items():
+        if not _TOKEN.fullmatch(name):
+            fail('headers', 'invalid header name %r: letters, digits and - only' % name)
+        if any(ord(c) < 32 and c != '\t' or ord(c) == 127 for c in value):
+            fail('headers', 'the value of header %s holds a control character (line break?)'
+                 % name)
