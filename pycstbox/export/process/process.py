@@ -29,6 +29,7 @@ from pycstbox.export.backlog import Backlog, entry_bytes
 from pycstbox.export.process.deadletter import DeadLetters
 from pycstbox.export.errors import ConfigError, ExportError
 from pycstbox.export.job import EventsExportJob
+from pycstbox.export.process import clock
 from pycstbox.export.process.lock import RunLock
 from pycstbox.export.process.runtime import runtime_dir as resolve_runtime_dir
 from pycstbox.export.process.state import JobState
@@ -89,6 +90,7 @@ class ExportProcess:
         self.spill_limit = spill_limit
         self.progress = progress
         self.dead = DeadLetters(self.state_dir)
+        self.held = set()      # jobs whose clock is suspect in this run: nothing dies by age
 
     # -- paths and helpers -------------------------------------------------------
 
@@ -146,11 +148,11 @@ class ExportProcess:
         state = JobState(self.state_dir, job.name)
         if state.problem:
             problems.append(state.problem)
-        if state.watermark and state.watermark > now + job.period:
-            log.warning('job %s: watermark %s is after the clock %s (clock went back?): '
-                        'nothing new is created', job.name, state.watermark, now)
+        if not self._clock_ok(job, state, now, problems):
+            return 0, 0
         gap, windows = self.due(job, state, now)
         if gap is None and not windows:
+            state.save()                # a jump that was held and came back: forget it
             return 0, 0
         b = self.backlog(job.name)
         dead = 0
@@ -173,11 +175,47 @@ class ExportProcess:
                 b[jobid] = entry_parms(job.name, w, now)
                 n += 1
         state.watermark = windows[-1].end if windows else gap.end
+        state.set_clock(seen=now)
         state.save()
         if n:
             log.info('job %s: %d window(s) queued, %s .. %s', job.name, n, windows[0].start,
                      windows[-1].end)
         return n, dead
+
+    def _due_end(self, job, now):
+        """The end of the last window of ``job`` due at ``now``."""
+        return window_containing(now - job.delay, job.period, self.config.tz).start
+
+    def _clock_ok(self, job, state, now, problems):
+        """Judge the clock (:mod:`.clock`); False when nothing may be queued now."""
+        v = clock.judge(now=now, seen=state.clock_seen or state.watermark, jump=state.jump,
+                        watermark=state.watermark, due_end=self._due_end(job, now),
+                        max_age=job.max_age)
+        if v.action == clock.HOLD:
+            self.held.add(job.name)
+            if v.jump != state.jump:
+                state.set_clock(jump=v.jump)
+                state.save()
+                log.warning('job %s: %s', job.name, v.message)
+            problems.append('job %s: %s' % (job.name, v.message))
+            return False
+        if v.action == clock.ROLLBACK:
+            due_end = self._due_end(job, now)
+            b = self.backlog(job.name)
+            dropped = [jid for jid, parms in b.items()
+                       if isinstance(parms, dict) and isinstance(parms.get('end'), datetime.datetime)
+                       and parms['end'] > due_end]
+            for jid in dropped:
+                del b[jid]
+            state.watermark = due_end
+            state.set_clock(seen=now)
+            state.save()
+            log.warning('job %s: %s (%d window(s) dropped)', job.name, v.message, len(dropped))
+            return True
+        if state.jump is not None:
+            log.info('job %s: the clock is consistent again (%s)', job.name, now)
+            state.set_clock(seen=state.clock_seen)
+        return True
 
     # -- run -----------------------------------------------------------------------
 
@@ -198,6 +236,7 @@ class ExportProcess:
 
     def _run_locked(self, selected, now, enqueue, only):
         problems = []
+        self.held = set()
         enq = dead = 0
         if enqueue:
             for job in selected:
@@ -216,7 +255,8 @@ class ExportProcess:
                         transport_factory=self.transport_factory,
                         staging_dir=os.path.join(self.runtime_dir, 'staging'),
                         spool_dir=self.spool_dir, sleep=self.sleep,
-                        spill_limit=self.spill_limit, progress=self.progress)
+                        spill_limit=self.spill_limit, progress=self.progress,
+                        held=frozenset(self.held))
         try:
             for job, jobid in self._pending(selected, only):
                 try:
@@ -276,6 +316,8 @@ class ExportProcess:
             state = JobState(self.state_dir, job.name)
             t = next_due_time(job.period, job.delay, self.config.tz, now=now,
                               watermark=state.watermark)
+            if state.jump is not None:        # a held clock jump is judged again after CONFIRM
+                t = min(t, max(now, state.jump[1] + clock.CONFIRM))
             if best is None or t < best:
                 best = t
         return best
