@@ -11,7 +11,8 @@ Users (password = ``peer.password``):
 - ``user``: full rights in its home;
 - ``ro``: read-only (STOR refused with 550);
 - ``full``: every STOR answered ``552 quota exceeded`` (a full account);
-- ``norename``: RNTO over an existing file refused with 553 (like some servers).
+- ``norename``: RNTO over an existing file refused with 553 (like some servers);
+- ``nomlsd``: MLSD answered ``502`` (an old server: listed with NLST + SIZE).
 
 With ``tls``, the server requires ``AUTH TLS`` and a protected data channel.
 """
@@ -30,7 +31,8 @@ except ImportError:
     TLS_FTPHandler = None
 from pyftpdlib.servers import FTPServer
 
-USERS = {'user': 'elradfmwMT', 'ro': 'elr', 'full': 'elradfmwMT', 'norename': 'elradfmwMT'}
+USERS = {'user': 'elradfmwMT', 'ro': 'elr', 'full': 'elradfmwMT', 'norename': 'elradfmwMT',
+         'nomlsd': 'elradfmwMT'}
 
 
 class _Behaviour:
@@ -41,6 +43,12 @@ class _Behaviour:
             self.respond('552 Requested file action aborted: quota exceeded.')
             return None
         return super().ftp_STOR(file, mode)
+
+    def ftp_MLSD(self, path):
+        if self.username == 'nomlsd':
+            self.respond('502 Command "MLSD" not implemented.')
+            return None
+        return super().ftp_MLSD(path)
 
     def ftp_RNTO(self, path):
         if self.username == 'norename' and os.path.exists(path):

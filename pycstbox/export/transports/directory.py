@@ -5,15 +5,19 @@ renamed over ``NAME`` and the directory is fsynced: a crash or a full disk never
 a partial file under the final name.  A destination that is missing, not a directory or
 read-only is permanent (someone must mount or fix it); a full disk is temporary.
 
+Listing (``cbx-export audit``): ``listing`` gives names and sizes from one directory
+scan; ``stat`` also hashes the file (SHA-256, read in chunks: local files are cheap).
+
 Options: ``path`` (the destination directory).
 """
 
 import errno
+import hashlib
 import logging
 import os
 
-from pycstbox.export.atomic import fsync_dir
-from pycstbox.export.transports import Transport, temp_name
+from pycstbox.export.atomic import fsync_dir, is_temp_name
+from pycstbox.export.transports import RemoteFile, Transport, temp_name
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,7 @@ class DirTransport(Transport):
     """Deliver files into a local directory (see the module docstring)."""
 
     type = 'dir'
+    stat_checksum = True         # stat() hashes the local file
 
     def __init__(self, target, site='', tz=None):
         Transport.__init__(self, target, site, tz)
@@ -87,6 +92,47 @@ class DirTransport(Transport):
                 _unlink_quietly(tmp)
                 raise
         log.debug('target %s: %s written to %s', self.name, name, self.path)
+
+    def listing(self, prefix=''):
+        """:class:`RemoteFile` (name, size) of the files under ``prefix``, one scan."""
+        self._check_destination()
+        sub, _, start = prefix.rpartition('/')
+        base = os.path.join(self.path, sub) if sub else self.path
+        try:
+            with os.scandir(base) as entries:
+                for e in entries:
+                    if not e.name.startswith(start) or is_temp_name(e.name):
+                        continue
+                    try:
+                        if e.is_file():
+                            yield RemoteFile(sub + '/' + e.name if sub else e.name,
+                                             e.stat().st_size)
+                    except FileNotFoundError:     # removed while listed
+                        continue
+        except FileNotFoundError:
+            if sub:
+                return
+            raise self._error(OSError(errno.ENOENT, 'no such directory'), 'list')
+        except OSError as exc:
+            raise self._error(exc, 'list the files') from exc
+
+    def stat(self, key):
+        """Size and SHA-256 of ``key``; None when absent."""
+        h = hashlib.sha256()
+        size = 0
+        try:
+            with open(os.path.join(self.path, key), 'rb') as f:
+                while True:
+                    chunk = f.read(CHUNK)
+                    if not chunk:
+                        break
+                    h.update(chunk)
+                    size += len(chunk)
+        except (FileNotFoundError, IsADirectoryError):
+            return None
+        except OSError as exc:
+            raise self._error(exc, 'read %s' % key) from exc
+        return RemoteFile(key, size, h.hexdigest())
 
     def check(self):
         """The directory exists and a probe file can be created and removed in it."""

@@ -10,6 +10,10 @@ login), ``tls`` (False: explicit ``AUTH TLS`` with a protected data channel when
 config schema: True by default; a CA bundle path may be given; ``SSL_CERT_FILE`` is
 honoured by the system default too).
 
+Listing (``cbx-export audit``): ``MLSD`` of the directory (names, types, sizes),
+read line by line and filtered by the prefix as it arrives; servers without ``MLSD``
+are listed with ``NLST`` then one ``SIZE`` per matching name.  FTP gives no checksum.
+
 Classification: 4xx replies and socket errors temporary; 5xx permanent, except 552
 (storage full) temporary; TLS certificate verification failures permanent.
 
@@ -22,7 +26,8 @@ import logging
 import os
 import ssl
 
-from pycstbox.export.transports import Transport, temp_name
+from pycstbox.export.atomic import is_temp_name
+from pycstbox.export.transports import RemoteFile, Transport, temp_name
 from pycstbox.export.transports.filename import printable, wire_name
 
 log = logging.getLogger(__name__)
@@ -152,6 +157,41 @@ class FtpTransport(Transport):
             raise ftplib.error_temp('451 %s has %d bytes on the server instead of %d'
                                     % (name, remote, size))
 
+    def listing(self, prefix=''):
+        """:class:`RemoteFile` (name, size) of the files whose name starts with ``prefix``."""
+        ftp = None
+        try:
+            ftp = self._connect()
+            try:
+                files = _mlsd(ftp, prefix)
+            except ftplib.error_perm as exc:
+                if str(exc)[:3] not in ('500', '501', '502', '504'):
+                    raise
+                files = _nlst_size(ftp, prefix)    # no MLSD on this server
+        except (ftplib.all_errors + (EOFError,)) as exc:
+            raise self._error(exc, 'listing') from exc
+        finally:
+            _quit(ftp)
+        yield from files
+
+    def stat(self, key):
+        """:class:`RemoteFile` (name, size) of ``key``, None when absent."""
+        ftp = None
+        try:
+            ftp = self._connect()
+            ftp.voidcmd('TYPE I')             # SIZE is refused in ASCII mode by some servers
+            try:
+                size = ftp.size(key)
+            except ftplib.error_perm as exc:
+                if str(exc)[:3] == '550':
+                    return None
+                raise
+        except (ftplib.all_errors + (EOFError,)) as exc:
+            raise self._error(exc, 'size of %s' % key) from exc
+        finally:
+            _quit(ftp)
+        return RemoteFile(key, size if size is not None else -1)
+
     def check(self):
         """Log in, change to the directory, store and delete an empty probe file."""
         ftp = None
@@ -166,6 +206,47 @@ class FtpTransport(Transport):
             raise self._error(exc, 'check') from exc
         finally:
             _quit(ftp)
+
+
+def _mlsd(ftp, prefix):
+    """Files of the current directory from MLSD, kept only when they match ``prefix``."""
+    out = []
+
+    def line(text):
+        facts_text, _, name = text.partition(' ')
+        if not name.startswith(prefix) or is_temp_name(name):
+            return
+        facts = {}
+        for fact in facts_text.rstrip(';').split(';'):
+            key, _, value = fact.partition('=')
+            facts[key.lower()] = value
+        if facts.get('type', '').lower() == 'file':
+            try:
+                size = int(facts.get('size', -1))
+            except ValueError:
+                size = -1
+            out.append(RemoteFile(name, size))
+    ftp.retrlines('MLSD', line)
+    return out
+
+
+def _nlst_size(ftp, prefix):
+    """Files matching ``prefix`` from NLST, each sized with SIZE (directories have none)."""
+    names = []
+
+    def line(text):
+        name = text.rsplit('/', 1)[-1]
+        if name.startswith(prefix) and not is_temp_name(name):
+            names.append(name)
+    ftp.retrlines('NLST', line)
+    ftp.voidcmd('TYPE I')
+    out = []
+    for name in names:
+        try:
+            out.append(RemoteFile(name, ftp.size(name)))
+        except ftplib.error_perm:       # a directory, or gone meanwhile
+            continue
+    return out
 
 
 class _FtpTls(ftplib.FTP_TLS):

@@ -7,6 +7,10 @@ is then the key's passphrase and a fallback) or by ``password``.  The file is wr
 as ``.NAME.tmp``, its size checked on the server, then renamed over ``NAME`` with the
 ``posix-rename@openssh.com`` extension (overwriting an existing file).
 
+Listing (``cbx-export audit``): ``listdir_iter`` of the directory (read ahead in
+batches, filtered by the prefix as it arrives: memory holds the matches only);
+``stat`` gives the size.  SFTP gives no checksum.
+
 Options: ``host``, ``port`` (22), ``user``, ``password``, ``key_file``, ``directory``,
 ``known_hosts``, ``timeout`` (60 s: TCP connect, SSH banner/auth, every SFTP request).
 
@@ -19,8 +23,10 @@ import errno
 import logging
 import os
 import socket
+import stat as statmod
 
-from pycstbox.export.transports import Transport, temp_name
+from pycstbox.export.atomic import is_temp_name
+from pycstbox.export.transports import RemoteFile, Transport, temp_name
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +161,40 @@ class SftpTransport(Transport):
                 if client is not None:
                     client.close()
         log.debug('target %s: %s uploaded to %s:%d', self.name, name, self.host, self.port)
+
+    def listing(self, prefix=''):
+        """:class:`RemoteFile` (name, size) of the files whose name starts with ``prefix``."""
+        client = None
+        out = []
+        try:
+            client, sftp = self._connect()
+            for attr in sftp.listdir_iter('.'):
+                name = attr.filename
+                if (name.startswith(prefix) and not is_temp_name(name)
+                        and statmod.S_ISREG(attr.st_mode or 0)):
+                    out.append(RemoteFile(name, attr.st_size))
+        except self._errors() as exc:
+            raise self._error(exc, 'listing') from exc
+        finally:
+            if client is not None:
+                client.close()
+        yield from out
+
+    def stat(self, key):
+        """:class:`RemoteFile` (name, size) of ``key``, None when absent."""
+        client = None
+        try:
+            client, sftp = self._connect()
+            try:
+                attr = sftp.stat(key)
+            except FileNotFoundError:
+                return None
+        except self._errors() as exc:
+            raise self._error(exc, 'stat of %s' % key) from exc
+        finally:
+            if client is not None:
+                client.close()
+        return RemoteFile(key, attr.st_size)
 
     def check(self):
         """Log in, change to the directory, create and remove an empty probe file."""
