@@ -166,3 +166,21 @@ def test_deeply_nested_state_is_set_aside(tmp_path):
         f.write('[' * 100000 + ']' * 100000)
     _, rep = env.run(T('2026-11-23 01:00'))
     assert rep.delivered == 3 and os.path.exists(path + '.corrupt')
+
+
+def test_orphan_files_are_swept_at_the_next_run(tmp_path):
+    """A file in staging/ or spool/ that no backlog entry names is removed by the next run."""
+    env = Env(tmp_path)
+    env.errors[:] = [TemporaryError('down', target='usb')]
+    env.run(T('2026-11-21 01:00'))                      # 11-20 pending, its file spooled
+    spool = os.path.join(env.cfg.state_dir, 'spool', 'daily')
+    kept = sorted(os.listdir(spool))
+    assert kept == ['261120000000.csv']
+    staging = os.path.join(env.runtime, 'staging', 'daily')
+    os.makedirs(staging, exist_ok=True)
+    for d in (spool, staging):                          # a kill after the entry was deleted
+        with open(os.path.join(d, '261101000000.csv'), 'w') as f:
+            f.write('x')
+    env.errors[:] = [TemporaryError('down', target='usb')]
+    env.run(T('2026-11-21 02:00'))
+    assert sorted(os.listdir(spool)) == kept and os.listdir(staging) == []

@@ -234,6 +234,34 @@ class ExportProcess:
         with RunLock(self.state_dir):
             return self._run_locked(selected, now, enqueue, only)
 
+    def sweep_orphans(self):
+        """Remove files of ``staging/`` and ``spool/`` that no backlog entry names.
+
+        A run killed between the end of an upload and the removal of its file, or a
+        window dropped from the backlog, leaves such a file; under the run lock no other
+        run is using them.  Returns the paths removed.
+        """
+        removed = []
+        for root in (os.path.join(self.runtime_dir, 'staging'),
+                     os.path.join(self.state_dir, 'spool')):
+            for job in list_names(root):
+                ids = {n[:-5] for n in list_names(os.path.join(self.backlog_root, job))
+                       if n.endswith('.json')}
+                d = os.path.join(root, job)
+                for name in list_names(d):
+                    path = os.path.join(d, name)
+                    if name.split('.')[0] in ids or not os.path.isfile(path):
+                        continue
+                    try:
+                        os.unlink(path)
+                        removed.append(path)
+                    except OSError as exc:
+                        log.warning('cannot remove the orphan file %s: %s', path, exc)
+        if removed:
+            log.info('removed %d file(s) that no pending window names: %s', len(removed),
+                     ', '.join(removed))
+        return removed
+
     def _run_locked(self, selected, now, enqueue, only):
         problems = []
         self.held = set()
@@ -249,6 +277,7 @@ class ExportProcess:
                     continue
                 enq += a
                 dead += d
+        self.sweep_orphans()
         from pycstbox.export.process.runner import Runner
         runner = Runner(self.config, now=now, backlog=self.backlog, dead=self.dead,
                         source_factory=self.source_factory,
