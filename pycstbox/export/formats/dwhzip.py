@@ -17,8 +17,9 @@ variable, members in sorted name order, each line::
   archive's top level or hide itself, and two variables never share a member.
   ``urllib.parse.unquote(name[:-4])`` gives the var_name back (except ``~`` and
   cut names).
-- Member times are the time of the variable's first event, so the same events
-  always give the same bytes.
+- Member times are the time of the variable's first event, and the archive is
+  always written as to a pipe (sizes in data descriptors, even when the output could
+  seek), so the same events always give the same bytes, whatever the output.
 
 Memory stays bounded: lines are buffered per variable up to :data:`BUFFER_BYTES`
 in total, then appended to one temporary file per variable under ``tmpdir``
@@ -67,6 +68,14 @@ def dwh_value(value):
 def _zip_time(ts):
     """Zip member time (the zip format holds 1980..2107 only)."""
     return min(max(ts.timetuple()[:6], (1980, 1, 1, 0, 0, 0)), (2107, 12, 31, 23, 59, 58))
+
+
+class _Stream:
+    """``fileobj`` seen as a pipe (no seek): zipfile then writes the same bytes for any output."""
+
+    def __init__(self, fileobj):
+        self.write = fileobj.write
+        self.flush = getattr(fileobj, 'flush', lambda: None)
 
 
 class _Series:
@@ -135,7 +144,7 @@ class DwhZip(Format):
             return self.count
         self._closed = True
         try:
-            with zipfile.ZipFile(self._out, 'w', zipfile.ZIP_DEFLATED) as zf:
+            with zipfile.ZipFile(_Stream(self._out), 'w', zipfile.ZIP_DEFLATED) as zf:
                 for series in sorted(self._series.values(), key=lambda s: s.member):
                     info = zipfile.ZipInfo(series.member, _zip_time(series.first))
                     info.compress_type = zipfile.ZIP_DEFLATED
