@@ -114,7 +114,7 @@ def test_wrong_type(tmp_path):
 
 @pytest.mark.parametrize('key,bad,expect', [
     ('type', '"htp"', "unknown target type 'htp' (did you mean 'http'?) (use one of: dir, http, "
-                      "ftp, sftp, serial)"),
+                      "ftp, sftp, serial, s3)"),
 ])
 def test_unknown_target_type(tmp_path, key, bad, expect):
     """An unknown target type is named with a suggestion and the list of types."""
@@ -268,8 +268,10 @@ def test_sample_config_is_valid(tmp_path):
     assert cfg.timezone == 'UTC' and not cfg.jobs
     (tmp_path / 'pw').write_text('x')
     on = re.sub(r'(?m)^# ', '', text).replace('/etc/cstbox/secrets/warehouse', str(tmp_path / 'pw'))
+    on = on.replace('/etc/cstbox/secrets/lake', str(tmp_path / 'pw'))
     cfg = load(write(tmp_path, on, 'full.toml'), environ={})
-    assert set(cfg.targets) == {'warehouse', 'usb', 'ftpserver', 'archive', 'modem'}
+    assert set(cfg.targets) == {'warehouse', 'usb', 'ftpserver', 'archive', 'modem', 'lake'}
+    assert cfg.targets['lake'].options['part_size'] == 8 * 1024 * 1024
     assert cfg.jobs['daily'].target == 'warehouse' and cfg.site == 'lyon-b12'
 
 

@@ -61,6 +61,8 @@ class EventStoreConfig:
     channel: str = 'sensor'
     flush: bool = True
     timeout: float = 60.0
+    read: str = 'auto'                     # auto | dbus | files (DESIGN section 6)
+    root: str = '/var/db/cstbox/events'    # <root>/<channel>/YYMMDD.evt-log
 
 
 @dataclass(frozen=True)
@@ -220,7 +222,8 @@ def _build(settings, origin, targets, jobs, files):
                 ' s', low_open=True)
     eventstore = EventStoreConfig(g('eventstore.address', str, ''),
                                   g('eventstore.channel', str, 'sensor') or 'sensor',
-                                  g('eventstore.flush', bool, True), float(timeout))
+                                  g('eventstore.flush', bool, True), float(timeout),
+                                  *_read_root(g, origin))
     level = g('log.level', str, 'INFO').upper()
     if level not in ('DEBUG', 'INFO', 'WARN', 'WARNING', 'ERROR', 'CRITICAL'):
         raise ConfigError('unknown level %r (use DEBUG, INFO, WARNING, ERROR or CRITICAL)'
@@ -246,6 +249,22 @@ def _metrics(settings, origin, environ):
                           'collector reads only *.prom files), or "" for no metrics, not %r'
                           % path, origin.get('metrics.textfile'), 'metrics.textfile')
     return MetricsConfig(path)
+
+
+def _read_root(g, origin):
+    """``[eventstore] read`` and ``root``, checked. :raises ConfigError:"""
+    from pycstbox.export.config.schema import READ_MODES
+    read = g('eventstore.read', str, 'auto')
+    if read not in READ_MODES:
+        raise ConfigError('must be "auto" (the day files when root is readable, else D-Bus), '
+                          '"dbus" or "files", not %r' % read, origin.get('eventstore.read'),
+                          'eventstore.read')
+    root = g('eventstore.root', str, EVENTSTORE['root'][1])
+    if not os.path.isabs(root):
+        raise ConfigError('must be an absolute path (the directory holding <channel>/'
+                          'YYMMDD.evt-log), not %r' % root, origin.get('eventstore.root'),
+                          'eventstore.root')
+    return read, root
 
 
 def _hostname():
@@ -282,9 +301,36 @@ def _target(name, fname, body):
                                   key + '.password_file') from exc
             options['password_file'] = pfile
             warn_if_readable(pfile, fname, key + '.password_file')
+    for secret in ('secret_access_key', 'session_token'):       # s3
+        if secret + '_file' in schema:
+            _secret_file(secret, options, body, fname, key)
     from pycstbox.export.config.schema import validate_target
     validate_target(ttype, options, fname, key)
-    return TargetConfig(name, ttype, Options(options, secret=('password',)))
+    return TargetConfig(name, ttype, Options(options, secret=SECRET_OPTIONS))
+
+
+#: target options whose values are secrets (hidden by repr, never logged)
+SECRET_OPTIONS = ('password', 'secret_access_key', 'session_token')
+
+
+def _secret_file(secret, options, body, fname, key):
+    """Read ``<secret>_file`` (relative to the config file) into ``options[secret]``."""
+    sfile = options[secret + '_file']
+    if sfile and body.get(secret):
+        raise ConfigError('set %s or %s_file, not both' % (secret, secret), fname,
+                          '%s.%s_file' % (key, secret))
+    if not sfile:
+        return
+    sfile = os.path.join(os.path.dirname(fname), sfile)
+    try:
+        with open(sfile, encoding='utf-8') as f:
+            options[secret] = f.read().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        why = getattr(exc, 'strerror', None) or 'not UTF-8 text'
+        raise ConfigError('cannot read %s: %s' % (sfile, why), fname,
+                          '%s.%s_file' % (key, secret)) from exc
+    options[secret + '_file'] = sfile
+    warn_if_readable(sfile, fname, '%s.%s_file' % (key, secret))
 
 
 def warn_if_readable(path, fname, key):

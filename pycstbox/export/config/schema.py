@@ -23,6 +23,7 @@ STRLIST = 'list of strings'
 STRMAP = 'table of strings'
 BOOL_OR_STR = 'true, false or a CA bundle path'
 DATE = 'date'
+SIZE = 'size'
 #: longest timeout of any network or event store operation, in seconds
 MAX_TIMEOUT = 3600
 
@@ -30,7 +31,10 @@ TOP = {'site': (str, ''), 'state_dir': (str, '/var/lib/cstbox/export'),
        'timezone': (str, 'UTC'), 'eventstore': (dict, {}), 'log': (dict, {}),
        'targets': (dict, {}), 'jobs': (dict, {}), 'metrics': (dict, {})}
 EVENTSTORE = {'address': (str, ''), 'channel': (str, 'sensor'), 'flush': (bool, True),
-              'timeout': (NUMBER, 60.0)}
+              'timeout': (NUMBER, 60.0), 'read': (str, 'auto'),
+              'root': (str, '/var/db/cstbox/events')}
+#: [eventstore] read: how events are read (the day files need a flush over D-Bus first)
+READ_MODES = ('auto', 'dbus', 'files')
 LOG = {'level': (str, 'INFO'), 'syslog': (bool, False), 'file': (str, '')}
 METRICS = {'textfile': (str, None)}     # None: the default (DESIGN section 13)
 JOB = {'target': (str, REQUIRED), 'period': (str, '1d'), 'delay': (str, '15m'),
@@ -52,11 +56,20 @@ TARGET_SCHEMAS = {
              'timeout': (NUMBER, 60)},
     'serial': {'port': (str, REQUIRED), 'baudrate': (int, 115200), 'protocol': (str, 'ymodem'),
                'timeout': (NUMBER, 60)},
+    's3': {'endpoint': (str, REQUIRED), 'region': (str, 'us-east-1'), 'bucket': (str, REQUIRED),
+           'prefix': (str, ''), 'key': (str, '{prefix}site={site}/job={job}/date={date}/{name}'),
+           'access_key_id': (str, REQUIRED), 'secret_access_key': (str, ''),
+           'secret_access_key_file': (str, ''), 'session_token': (str, ''),
+           'session_token_file': (str, ''), 'verify': (BOOL_OR_STR, True),
+           'timeout': (NUMBER, 60), 'connect_timeout': (NUMBER, 10),
+           'multipart_threshold': (SIZE, '64MiB'), 'part_size': (SIZE, '8MiB'),
+           'overwrite': (bool, True)},
 }
 
 _KIND_TEXT = {str: 'a string', bool: 'true or false', int: 'an integer', NUMBER: 'a number',
               dict: 'a table', STRLIST: 'a list of strings', STRMAP: 'a table of strings',
-              BOOL_OR_STR: BOOL_OR_STR, DATE: 'a date such as 2026-11-01'}
+              BOOL_OR_STR: BOOL_OR_STR, DATE: 'a date such as 2026-11-01',
+              SIZE: 'a size such as "64MiB"'}
 _TOML_TYPE = {str: 'a string', bool: 'a boolean', int: 'an integer', float: 'a number',
               dict: 'a table', list: 'a list', date: 'a date'}
 
@@ -108,6 +121,8 @@ def _is(value, kind):
         return isinstance(value, (bool, str))
     if kind is DATE:
         return value is None or isinstance(value, (date, str))
+    if kind is SIZE:
+        return isinstance(value, (int, str)) and not isinstance(value, bool)
     return isinstance(value, kind)
 
 
@@ -190,6 +205,9 @@ def validate_target(ttype, o, fname, key):
         fail('key_file', 'set key_file (or password / password_file) to log in')
     elif ttype == 'dir' and not o['path']:
         fail('path', 'must not be empty')
+    elif ttype == 's3':
+        from pycstbox.export.config.s3check import validate_s3
+        validate_s3(o, fail)
 
 
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
