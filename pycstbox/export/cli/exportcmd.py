@@ -46,12 +46,12 @@ def export(args, cfg):
         output = '%s_export_%s_%s.%s' % (cfg.site, start.strftime('%Y%m%dT%H%M%SZ'),
                                          end.strftime('%Y%m%dT%H%M%SZ'),
                                          formats.extension(args.format, compress))
-    from pycstbox.evtdb.client import EventStoreClient
     from pycstbox.export.cli.progress import Progress
+    from pycstbox.export.process.process import default_source_factory
     store = cfg.eventstore
     log.debug('export %s - %s UTC, format %s, compress %s, to %s',
               start, end, args.format, compress, output)
-    client = EventStoreClient(store.address, store.channel, store.timeout)
+    client = default_source_factory(store)
     try:
         if store.flush:
             client.flush()

@@ -41,8 +41,10 @@ UTC = datetime.timezone.utc
 
 
 def default_source_factory(store):
-    from pycstbox.evtdb.client import EventStoreClient
-    return EventStoreClient(address=store.address, channel=store.channel, timeout=store.timeout)
+    """The event source of ``[eventstore]``: D-Bus, or the day files (``read``, ``root``)."""
+    from pycstbox.evtdb.source import DEFAULT_ROOT, open_source
+    return open_source(store.address, store.channel, store.timeout,
+                       getattr(store, 'read', 'auto'), getattr(store, 'root', DEFAULT_ROOT))
 
 
 def default_transport_factory(target, site, tz=None):
