@@ -24,6 +24,7 @@ COMMAND_HELP = {
     'status': 'per job: watermark, backlog, last success and error; dead letters; daemon',
     'backlog': 'list, retry, drop, requeue pending jobs; import legacy CSTBox backlogs',
     'check': 'validate the config, reach the event store, log in to each target (no data sent)',
+    'audit': 'prove, window by window, that the receiver holds what was delivered',
 }
 
 
@@ -96,8 +97,23 @@ def _args_check(p):
     p.add_argument('targets', nargs='*', metavar='TARGET')
 
 
+def _args_audit(p):
+    p.add_argument('jobs', nargs='*', metavar='JOB')
+    p.add_argument('--since', metavar='DAY',
+                   help='audit the windows from this day on (YYYY-MM-DD, config timezone; '
+                        "default: the job's start)")
+    p.add_argument('--deep', action='store_true',
+                   help='also re-export each window from the event store and compare its '
+                        'SHA-256 with what was delivered (finds late data: "stale")')
+    p.add_argument('--repair', action='store_true',
+                   help='queue missing, mismatch (and stale) windows again; the next run '
+                        'sends them under the same names')
+    p.add_argument('--json', action='store_true', help='machine-readable report')
+    p.add_argument('-v', '--verbose', action='store_true', help='list the ok windows too')
+
+
 COMMAND_ARGS = {'run': _args_run, 'export': _args_export, 'status': _args_status,
-                'backlog': _args_backlog, 'check': _args_check}
+                'backlog': _args_backlog, 'check': _args_check, 'audit': _args_audit}
 
 
 def build_parser():
@@ -167,6 +183,11 @@ def cmd_export(args):
     return export(args, load_config(args))
 
 
+def cmd_audit(args):
+    from pycstbox.export.cli.auditcmd import cmd_audit as audit
+    return audit(args, load_config(args))
+
+
 def _with_config(name):
     """A command of :mod:`.commands` (``f(args, config)``), called with the loaded config."""
     def command(args):
@@ -186,6 +207,7 @@ COMMANDS = {
     'backlog requeue': _with_config('cmd_backlog_requeue'),
     'backlog import-legacy': _with_config('cmd_backlog_import_legacy'),
     'check': _with_config('cmd_check'),
+    'audit': cmd_audit,
 }
 
 

@@ -48,6 +48,13 @@ class Progress:
         self._next = self._clock() + INTERVAL
         self._draw(self.line(count, position))
 
+    def show(self, text):
+        """Redraw the line with ``text`` if enough time passed (any long work, e.g. audit)."""
+        if not self.enabled or self._clock() < self._next:
+            return
+        self._next = self._clock() + INTERVAL
+        self._draw(text)
+
     def _draw(self, text):
         pad = max(0, self._width - len(text))
         self._stream.write('\r' + text + ' ' * pad)

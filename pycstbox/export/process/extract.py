@@ -39,3 +39,34 @@ def extract(events, fmt, fileobj, compress='none', tmpdir=None, progress=None):
             abort()
         raise
     return writer.close()
+
+
+class _HashSink:
+    """A write-only output that keeps only the SHA-256 and the size of what it is given."""
+
+    def __init__(self):
+        import hashlib
+        self.hash = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data):
+        self.hash.update(data)
+        self.size += len(data)
+        return len(data)
+
+    def tell(self):
+        return self.size
+
+    def flush(self):
+        pass
+
+
+def digest(events, fmt, compress='none', tmpdir=None):
+    """``(count, sha256 hex, size)`` of the file :func:`extract` would write: nothing stored.
+
+    Exports are deterministic (same events, same bytes), so this is how ``audit --deep``
+    tells whether the store still holds what was delivered.
+    """
+    sink = _HashSink()
+    count = extract(events, fmt, sink, compress, tmpdir)
+    return count, sink.hash.hexdigest(), sink.size

@@ -1,0 +1,166 @@
+"""`cbx-export audit` end to end: a week delivered by `run` to real dir, FTP and SFTP receivers,
+then damaged three ways; real dbus-daemon + cbx-evtdb for the runs and --deep."""
+
+import datetime
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.peers.evtdb import evtdb_bus, generate_days, write_events
+from tests.peers.ftp import FtpPeer
+from tests.peers.sshd import SshdPeer, sshd_usable
+
+FIRST = datetime.date(2026, 11, 20)          # the job starts a day before the data: empty window
+NOW = '2026-11-28T00:30:00Z'                 # windows 19..27 due: 8 days of data + 1 empty
+
+
+def day_name(day):
+    d = datetime.date(2026, 11, day)
+    e = d + datetime.timedelta(days=1)
+    return 'lyon-b12_week_%sT000000Z_%sT000000Z.csv.gz' % (d.strftime('%Y%m%d'),
+                                                             e.strftime('%Y%m%d'))
+
+
+@pytest.fixture
+def store(tmp_path):
+    root = tmp_path / 'db'
+    generate_days(root, FIRST + datetime.timedelta(days=1), days=7, sensors=3, interval=900)
+    with evtdb_bus(tmp_path, root) as address:
+        yield root, address
+
+
+@pytest.fixture(params=['dir', 'ftp', 'sftp'])
+def receiver(request, tmp_path):
+    """(target TOML, local directory where the receiver keeps the files)."""
+    if request.param == 'dir':
+        out = tmp_path / 'usb'
+        out.mkdir()
+        yield 'type = "dir"\npath = "%s"\n' % out, str(out)
+    elif request.param == 'ftp':
+        with FtpPeer(tmp_path / 'ftp') as peer:
+            yield ('type = "ftp"\nhost = "127.0.0.1"\nport = %d\nuser = "user"\n'
+                   'password = "%s"\ntimeout = 10\n' % (peer.port, peer.password),
+                   peer.home('user'))
+    else:
+        why = sshd_usable()
+        if why:
+            pytest.skip(why)
+        with SshdPeer(tmp_path / 'sshd') as peer:
+            yield ('type = "sftp"\nhost = "127.0.0.1"\nport = %d\nuser = "root"\n'
+                   'key_file = "%s"\nknown_hosts = "%s"\ndirectory = "%s"\ntimeout = 10\n'
+                   % (peer.port, peer.client_key, peer.known_hosts, peer.dir), peer.dir)
+
+
+def write_cfg(tmp_path, address, target):
+    cfg = tmp_path / 'export.toml'
+    cfg.write_text('site = "lyon-b12"\nstate_dir = "%s"\n[eventstore]\naddress = "%s"\n'
+                   'timeout = 10\n[targets.rx]\n%s[jobs.week]\ntarget = "rx"\nperiod = "1d"\n'
+                   'delay = "15m"\nformat = "csv"\ncompress = "gzip"\nstart = "%s"\n'
+                   'max_try = 1\n' % (tmp_path / 'state', address, target, FIRST.isoformat()))
+    return str(cfg)
+
+
+def cli(tmp_path, cfg, *args):
+    env = dict(os.environ, CBX_EXPORT_NOW=NOW, CBX_EXPORT_RUNTIME_DIR=str(tmp_path / 'run'))
+    return subprocess.run([sys.executable, '-m', 'pycstbox.export', '-c', cfg] + list(args),
+                          env=env, capture_output=True, text=True, timeout=60)
+
+
+def statuses(tmp_path, cfg, *args):
+    r = cli(tmp_path, cfg, 'audit', '--json', *args)
+    doc = json.loads(r.stdout)
+    assert doc['schema'] == 'cstbox-export-audit/1'
+    job = doc['jobs']['week']
+    return r.returncode, {w['start'][8:10]: w['status'] for w in job['windows']}, job
+
+
+def test_audit_finds_missing_mismatch_stale_and_repair_heals(tmp_path, store, receiver):
+    """Deleted, truncated and late-data windows are told apart; --repair then run heals all."""
+    root, address = store
+    target, where = receiver
+    cfg = write_cfg(tmp_path, address, target)
+    r = cli(tmp_path, cfg, 'run')
+    assert r.returncode == 0, r.stderr
+    code, st, job = statuses(tmp_path, cfg, '--deep')
+    assert code == 0 and set(st.values()) == {'ok'} and len(st) == 8, st
+    assert job['windows'][0]['detail'] == 'empty window' and job['windows'][0]['name'] == ''
+    assert job['windows'][1]['key'] == day_name(21)
+
+    os.unlink(os.path.join(where, day_name(22)))                       # lost at the receiver
+    with open(os.path.join(where, day_name(24)), 'r+b') as f:          # cut by a full disk
+        f.truncate(100)
+    write_events(root, [(datetime.datetime(2026, 11, 26, 23, 59, 59), 'temperature',
+                         'late sensor', 19.5, {'unit': 'degC'})])     # buffered, arrived late
+
+    code, st, _ = statuses(tmp_path, cfg)
+    assert code == 1
+    assert st == dict({k: 'ok' for k in st}, **{'22': 'missing', '24': 'mismatch'})
+    r = cli(tmp_path, cfg, 'audit')
+    lines = r.stdout.splitlines()
+    assert r.returncode == 1 and len(lines) == 4, r.stdout      # 2 problems, summary, hint
+    assert 'MISSING' in lines[0] and day_name(22) in lines[0] and 'MISMATCH' in lines[1]
+    assert lines[2].startswith('week: 8 window(s) 2026-11-20..2026-11-28, target rx')
+    assert '6 ok, 1 missing, 1 mismatch' in lines[2] and '--repair' in lines[3]
+
+    code, st, _ = statuses(tmp_path, cfg, '--deep')
+    assert code == 1
+    assert st == dict({k: 'ok' for k in st}, **{'22': 'missing', '24': 'mismatch',
+                                                '26': 'stale'})
+
+    code, st, job = statuses(tmp_path, cfg, '--deep', '--repair')
+    assert code == 1 and job['repaired'] == ['261122000000', '261124000000', '261126000000']
+    r = cli(tmp_path, cfg, 'run')
+    assert r.returncode == 0 and '3 delivered' in r.stderr, r.stderr
+    code, st, _ = statuses(tmp_path, cfg, '--deep')
+    assert code == 0 and set(st.values()) == {'ok'}, st
+    r = cli(tmp_path, cfg, 'audit', '-v')
+    assert r.returncode == 0 and r.stdout.count(' OK ') == 8
+
+
+def test_audit_reports_pending_and_dead_and_unverifiable_http(tmp_path, store):
+    """An http target cannot be listed (unverifiable, exit 0); pending and dead windows fail."""
+    root, address = store
+    cfg = tmp_path / 'export.toml'
+    write = lambda url: cfg.write_text(  # noqa: E731
+        'site = "lyon-b12"\nstate_dir = "%s"\n[eventstore]\naddress = "%s"\n'
+        '[targets.web]\ntype = "http"\nurl = "%s"\nmethod = "PUT"\ntimeout = 5\n'
+        'connect_timeout = 1\n[jobs.week]\ntarget = "web"\nperiod = "1d"\ndelay = "15m"\n'
+        'format = "csv"\nstart = "2026-11-25"\nmax_try = 1\n'
+        % (tmp_path / 'state', address, url))
+    from tests.peers.http import HttpPeer
+    with HttpPeer(tmp_path / 'http') as peer:
+        write(peer.url + '/up/{name}')
+        peer.behave('status', status=403, body=b'no')
+        r = cli(tmp_path, str(cfg), 'run')                             # 3 windows dead
+        assert r.returncode == 1
+        code, st, _ = statuses(tmp_path, str(cfg))
+        assert code == 1 and set(st.values()) == {'dead'} and len(st) == 3
+        r = cli(tmp_path, str(cfg), 'backlog', 'requeue', 'week', '261125000000')
+        assert r.returncode == 0, r.stderr
+        code, st, _ = statuses(tmp_path, str(cfg))
+        assert st == {'25': 'pending', '26': 'dead', '27': 'dead'}
+        for jid in ('261126000000', '261127000000'):
+            assert cli(tmp_path, str(cfg), 'backlog', 'requeue', 'week', jid).returncode == 0
+        peer.behave('accept')
+        assert cli(tmp_path, str(cfg), 'run').returncode == 0
+        code, st, job = statuses(tmp_path, str(cfg))
+        assert code == 0 and set(st.values()) == {'unverifiable'}
+        assert 'cannot be listed' in job['windows'][0]['detail']
+
+
+def test_repair_waits_for_no_run(tmp_path):
+    """--repair takes the run lock: while a run holds it, audit --repair exits 3 and queues nothing."""
+    from pycstbox.export.process.lock import RunLock
+    out = tmp_path / 'usb'
+    out.mkdir()
+    cfg = write_cfg(tmp_path, 'unix:path=/nonexistent', 'type = "dir"\npath = "%s"\n' % out)
+    (tmp_path / 'state').mkdir()
+    with RunLock(str(tmp_path / 'state')):
+        r = cli(tmp_path, cfg, 'audit', '--repair')
+    assert r.returncode == 3 and 'holds' in r.stderr, r.stderr
+    assert not (tmp_path / 'state' / 'backlog').exists()
+    r = cli(tmp_path, cfg, 'audit')
+    assert r.returncode == 0 and 'no window to audit' in r.stdout
