@@ -84,6 +84,24 @@ def remove_durable(path, durable=True):
         fsync_dir(os.path.dirname(path) or '.')
 
 
+def makedirs_private(path):
+    """Create ``path`` and its missing parents readable by their owner only (0700).
+
+    Directories that exist already keep their mode (a technician's choice).
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        return
+    parent = os.path.dirname(path.rstrip('/'))
+    if parent and parent != path:
+        makedirs_private(parent)
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        if not os.path.isdir(path):
+            raise
+
+
 def list_names(path):
     """The sorted entry names of directory ``path``; [] when it is missing or unreadable."""
     try:

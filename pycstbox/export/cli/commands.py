@@ -237,8 +237,10 @@ def cmd_check(args, config):
             ok = False
             continue
         target = config.targets[name]
+        limits = ''
         try:
             t = default_transport_factory(target, config.site)
+            limits = getattr(t, 'limits', str)()      # the bound of one request, if stated
             try:
                 t.check()
             finally:
@@ -248,4 +250,6 @@ def cmd_check(args, config):
             ok = False
             print('target %s (%s): FAILED (%s): %s' % (
                 name, target.type, 'temporary' if exc.temporary else 'permanent', exc))
+        if limits:
+            print('  %s' % limits)
     return 0 if ok else 1

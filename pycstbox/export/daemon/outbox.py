@@ -23,13 +23,55 @@ file moves to ``failed/<target>/`` with its ``.error``.  Targets are independent
 This is the only module importing ``pyinotify``.
 """
 
+import array
+import fcntl
 import logging
 import os
+import struct
+import termios
 import time
 
 from pycstbox.export.daemon.outboxlane import OutboxLane, ensure_dir
 
 log = logging.getLogger(__name__)
+
+
+def _notifier_class(pyinotify):
+    """pyinotify's Notifier, reading names as ``os.listdir`` does (undecodable bytes kept).
+
+    pyinotify 0.9 decodes file names as strict UTF-8: one file whose name is not
+    UTF-8 raised ``UnicodeDecodeError`` out of the main loop.  This reader decodes
+    with ``os.fsdecode`` (surrogateescape), so such a file reaches its lane under the
+    same name a directory listing gives, and the lane deals with it.
+    """
+
+    class Notifier(pyinotify.Notifier):
+        def read_events(self):
+            buf = array.array('i', [0])
+            if fcntl.ioctl(self._fd, termios.FIONREAD, buf, 1) == -1:
+                return
+            size = buf[0]
+            if size < self._threshold:
+                return
+            try:
+                raw = os.read(self._fd, size)
+            except OSError as exc:
+                raise pyinotify.NotifierError(exc) from exc
+            pos = 0
+            while pos + 16 <= len(raw):
+                wd, mask, cookie, length = struct.unpack_from('iIII', raw, pos)
+                name = os.fsdecode(raw[pos + 16:pos + 16 + length].rstrip(b'\0'))
+                event = pyinotify._RawEvent(wd, mask, cookie, name)
+                if self._coalesce:
+                    text = str(event)
+                    if text not in self._eventset:
+                        self._eventset.add(text)
+                        self._eventq.append(event)
+                else:
+                    self._eventq.append(event)
+                pos += 16 + length
+
+    return Notifier
 
 
 class OutboxWatcher:
@@ -56,7 +98,7 @@ class OutboxWatcher:
             def process_default(self, event):
                 watcher._event(event)
 
-        self.notifier = pyinotify.Notifier(self.wm, Handler(), timeout=0)
+        self.notifier = _notifier_class(pyinotify)(self.wm, Handler(), timeout=0)
         self.mask = pyinotify.IN_CLOSE_WRITE | pyinotify.IN_MOVED_TO | pyinotify.IN_ONLYDIR
         self.lanes = {}        # target name -> OutboxLane
         self._wds = {}         # target name -> watch descriptor
@@ -105,9 +147,20 @@ class OutboxWatcher:
                 log.debug('rm_watch failed', exc_info=True)
 
     def handle(self):
-        """Read the pending inotify events and hand ready files to their lanes."""
-        self.notifier.read_events()
-        self.notifier.process_events()
+        """Read the pending inotify events and hand ready files to their lanes.
+
+        Never raises: when the events cannot be read (a bug, a library surprise),
+        every outbox folder is scanned instead, so no file is missed and the
+        daemon goes on.
+        """
+        try:
+            self.notifier.read_events()
+            self.notifier.process_events()
+        except Exception:  # noqa: BLE001 - a file name must never stop the daemon
+            log.warning('outbox: cannot read the file events; scanning every outbox folder',
+                        exc_info=True)
+            for lane in self.lanes.values():
+                lane.rescan()
 
     def _event(self, event):
         if event.mask & self._pyinotify.IN_Q_OVERFLOW:

@@ -7,6 +7,14 @@ key='<site>-outbox-<name>')``, then removed.  The file is opened with
 very descriptor (``/proc/self/fd/N``).  Temporary failure -> the file stays and
 the lane backs off (``Retry.backoff``); permanent -> ``failed/<target>/`` with
 its ``.error``.  The inotify side is :mod:`.outbox`.
+
+A file found by a scan (start-up, inotify overflow) rather than by an inotify
+event is sent only once it is quiet (:mod:`.quiet`): not open for writing by any
+process and not modified for a few seconds; until then it is looked at again
+every few seconds.  A failure caused by the file itself (the transport library
+refuses its name: ``ValueError``) is permanent for that file: it goes to
+``failed/<target>/`` and the lane moves on.  Names are logged with their control
+characters escaped (:func:`~pycstbox.export.transports.filename.printable`).
 """
 
 import datetime
@@ -17,9 +25,11 @@ import threading
 import time
 
 from pycstbox.export.atomic import fsync_dir
+from pycstbox.export.daemon.quiet import wait_needed, writers
 from pycstbox.export.process.deadletter import DeadLetters
 from pycstbox.export.errors import PermanentError, TemporaryError
 from pycstbox.export.process.retry import Retry
+from pycstbox.export.transports.filename import printable
 
 log = logging.getLogger(__name__)
 UTC = datetime.timezone.utc
@@ -57,6 +67,8 @@ class OutboxLane(threading.Thread):
         self._factory = transport_factory
         self._cond = threading.Condition()
         self._ready = set()
+        self._unsure = set()           # found by a scan: sent only once quiet
+        self._later = {}               # name -> monotonic time to look at it again
         self._warned = set()
         self._stopping = False
         self._transport = None
@@ -73,6 +85,8 @@ class OutboxLane(threading.Thread):
         """A file was closed or renamed in: it is ready."""
         with self._cond:
             self._ready.add(name)
+            self._unsure.discard(name)
+            self._later.pop(name, None)
             self._cond.notify()
 
     def rescan(self):
@@ -83,6 +97,7 @@ class OutboxLane(threading.Thread):
             log.error('outbox %s: cannot list %s: %s', self.target.name, self.dir, exc.strerror)
             return
         with self._cond:
+            self._unsure.update(n for n in names if n not in self._ready)
             self._ready.update(names)
             self._cond.notify()
 
@@ -114,30 +129,55 @@ class OutboxLane(threading.Thread):
                 with self._cond:
                     while not self._stopping:
                         wait = None
-                        if self._ready:
+                        now = time.monotonic()
+                        batch = [n for n in self._ready if self._later.get(n, 0) <= now]
+                        if batch:
                             if self._retry_at is None:
                                 break
-                            wait = self._retry_at - time.monotonic()
+                            wait = self._retry_at - now
                             if wait <= 0:
                                 break
+                        elif self._later:
+                            wait = max(0.01, min(self._later.values()) - now)
                         self._cond.wait(wait)
                     if self._stopping:
                         return
-                    batch = list(self._ready)
                     if self._stale:
                         self._close_transport()
                         self._stale = False
-                self._drain(batch)
+                try:
+                    self._drain(batch)
+                except Exception as exc:  # noqa: BLE001 - the lane must not die
+                    log.error('outbox %s: unexpected failure: %s', self.target.name,
+                              printable(exc), exc_info=True)
+                    self._failed('(outbox)', exc, None)
                 self._wake()
         finally:
             self._close_transport()
 
     def _drain(self, batch):
         entries = []
+        busy = None
         for name in batch:
             st = self._check(name)
-            if st is not None:
-                entries.append((st.st_mtime_ns, name))
+            if st is None:
+                continue
+            with self._cond:
+                unsure = name in self._unsure
+            if unsure:
+                if busy is None:
+                    busy = writers(self.dir)
+                wait = wait_needed(st, name in busy)
+                with self._cond:
+                    if wait > 0 and name in self._unsure:
+                        self._later[name] = time.monotonic() + wait
+                        log.debug('outbox %s: %s is not finished yet (written to %s)',
+                                  self.target.name, printable(name),
+                                  'now' if name in busy else 'a moment ago')
+                        continue
+                    self._unsure.discard(name)
+                    self._later.pop(name, None)
+            entries.append((st.st_mtime_ns, name))
         entries.sort()
         removed = 0
         try:
@@ -161,6 +201,8 @@ class OutboxLane(threading.Thread):
     def _discard(self, name):
         with self._cond:
             self._ready.discard(name)
+            self._unsure.discard(name)
+            self._later.pop(name, None)
 
     def _refuse(self, name, st, why):
         self._discard(name)
@@ -169,8 +211,8 @@ class OutboxLane(threading.Thread):
             self._warned.add(key)
             if len(self._warned) > 10000:
                 self._warned.clear()
-            log.warning('outbox %s: %s refused and left in %s: %s', self.target.name, name,
-                        self.dir, why)
+            log.warning('outbox %s: %s refused and left in %s: %s', self.target.name,
+                        printable(name), self.dir, why)
 
     def _problem(self, st):
         """Why the file ``st`` describes must not be sent, or None."""
@@ -189,7 +231,8 @@ class OutboxLane(threading.Thread):
         """lstat of a ready file that may be sent, or None (refused, temporary, gone)."""
         if is_temp_name(name):
             self._discard(name)
-            log.debug('outbox %s: temporary name %s ignored', self.target.name, name)
+            log.debug('outbox %s: temporary name %s ignored', self.target.name,
+                      printable(name))
             return None
         try:
             st = os.lstat(os.path.join(self.dir, name))
@@ -232,6 +275,12 @@ class OutboxLane(threading.Thread):
             except TemporaryError as exc:
                 self._failed(name, exc, exc.retry_after)
                 return None
+            except ValueError as exc:   # the library refuses this file's name or data
+                log.debug('outbox %s: refused by the transport', self.target.name, exc_info=True)
+                self._dead_letter(path, name, st, 'the %s transport cannot send this file '
+                                  '(%s: %s); rename it' % (self.target.type,
+                                                           type(exc).__name__, exc))
+                return 0
             except Exception as exc:  # noqa: BLE001 - a bug must not stop the lane
                 log.debug('outbox %s: unexpected failure', self.target.name, exc_info=True)
                 self._failed(name, exc, None)
@@ -251,12 +300,12 @@ class OutboxLane(threading.Thread):
                 else:
                     again = True
                     log.info('outbox %s: %s changed while it was sent: it is sent again',
-                             self.target.name, name)
+                             self.target.name, printable(name))
         except FileNotFoundError:
             pass
         except OSError as exc:
             log.error('outbox %s: %s was delivered but cannot be removed (%s): it will be '
-                      'sent again; check the permissions of %s', self.target.name, name,
+                      'sent again; check the permissions of %s', self.target.name, printable(name),
                       exc.strerror, self.dir)
         with self._cond:
             if not again:
@@ -265,10 +314,12 @@ class OutboxLane(threading.Thread):
             self.attempts = 0
             self.last_error = None
             self.next_retry = self._retry_at = None
-        log.info('outbox %s: %s delivered (%d bytes)', self.target.name, name, st.st_size)
+        log.info('outbox %s: %s delivered (%d bytes)', self.target.name, printable(name),
+                 st.st_size)
 
     def _dead_letter(self, path, name, st, exc):
         self._discard(name)
+        exc = printable(exc)
         try:
             now_st = os.lstat(path)
             if (now_st.st_ino, now_st.st_dev) != (st.st_ino, st.st_dev):
@@ -279,9 +330,9 @@ class OutboxLane(threading.Thread):
                                datetime.datetime.now(UTC))
         except OSError as err:
             log.error('outbox %s: %s was refused by the target (%s) and cannot be moved to '
-                      'failed/: %s', self.target.name, name, exc, err)
+                      'failed/: %s', self.target.name, printable(name), exc, err)
         with self._cond:
-            self.last_error = str(exc)
+            self.last_error = exc
 
     def _failed(self, name, exc, retry_after):
         with self._cond:
@@ -293,7 +344,7 @@ class OutboxLane(threading.Thread):
             self.next_retry = datetime.datetime.now(UTC) + datetime.timedelta(seconds=wait)
             self.last_error = str(exc)
         log.warning('outbox %s: %s stays in the outbox (attempt %d failed, next try in %d s): '
-                    '%s', self.target.name, name, self.attempts, wait, exc)
+                    '%s', self.target.name, printable(name), self.attempts, wait, exc)
         self._close_transport()
 
     def _get_transport(self):

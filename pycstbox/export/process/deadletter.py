@@ -11,6 +11,7 @@ import os
 from typing import NamedTuple
 
 from pycstbox.export.atomic import fsync_dir, list_names, write_atomic
+from pycstbox.export.transports.filename import printable
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ class DeadLetters:
         os.replace(src, dest)
         fsync_dir(d)
         fsync_dir(os.path.dirname(src) or '.')
-        log.error('dead letter %s/%s: %s', group, name, reason)
+        log.error('dead letter %s/%s: %s', group, printable(name), reason)
         return dest
 
     def add_data(self, group, name, data, reason, now):
