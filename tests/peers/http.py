@@ -15,6 +15,11 @@ Behaviours (``peer.behave(mode, **kw)``): ``accept`` (store, answer 201), ``stat
 nothing), ``hang`` (read the body, never answer until the peer stops), ``slow`` (store,
 answer after ``delay`` seconds), ``reset`` (read ``after`` bytes of the body then reset
 the connection); ``times=N`` limits a behaviour to the next N uploads.
+Hostile answers, after storing the upload: ``drip`` (``where='status'``: a status line
+that never completes, one byte every ``interval`` s; ``where='body'``: a complete
+``status`` (200) and headers, then a body of one byte every ``interval`` s), ``giant``
+(``status`` (200) with a body of ``size`` bytes (3 GB) written as fast as the client
+reads: ``peer.sent`` counts what went out).
 ``auth=(user, password)`` makes it answer 401 to other credentials.
 
 Stored name: the multipart part's filename, else the last segment of the URL path; the
@@ -53,6 +58,7 @@ class HttpPeer:
         self.auth = auth
         self.mode, self.params = 'accept', {}
         self.uploads, self.requests, self.by_name, self.by_key = [], [], {}, {}
+        self.sent = 0
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.server = self.thread = None
@@ -64,7 +70,7 @@ class HttpPeer:
 
         ``times=N``: only for the next N uploads, then back to ``accept``.
         """
-        assert mode in ('accept', 'status', 'hang', 'slow', 'reset'), mode
+        assert mode in ('accept', 'status', 'hang', 'slow', 'reset', 'drip', 'giant'), mode
         with self.lock:
             self.mode, self.params = mode, dict(params)
 
@@ -251,7 +257,39 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if mode == 'slow':
             self.peer.stopping.wait(params.get('delay', 1.0))
         self.peer._store(up)
+        if mode in ('drip', 'giant'):
+            return self._hostile(mode, params)
         self._answer(201, '{"stored": "%s"}' % name, [('Content-Type', 'application/json')])
+
+    def _hostile(self, mode, params):
+        """Answer ``drip`` or ``giant`` (see the module doc) until the client goes away."""
+        self.close_connection = True
+        status = params.get('status', 200)
+        head = 'HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nConnection: close\r\n' % (
+            status, self.responses.get(status, ('?',))[0])
+        size = params.get('size', 3 * 1024 ** 3)
+        try:
+            if mode == 'giant':
+                self.wfile.write(('%sContent-Length: %d\r\n\r\n' % (head, size)).encode())
+                block = b'x' * CHUNK
+                while size > 0 and not self.peer.stopping.is_set():
+                    n = self.connection.send(memoryview(block)[:min(CHUNK, size)])
+                    size -= n
+                    with self.peer.lock:
+                        self.peer.sent += n
+                return
+            interval = params.get('interval', 1.0)
+            if params.get('where', 'status') == 'status':
+                drip = head.split('\r\n')[0].encode() + b' and more'
+            else:
+                self.wfile.write(('%sContent-Length: 1000000\r\n\r\n' % head).encode())
+                drip = b'x' * 1000000
+            for i in range(len(drip)):
+                self.wfile.write(drip[i:i + 1])
+                if self.peer.stopping.wait(interval):
+                    return
+        except OSError:        # the client went away: what a deadline does
+            return
 
 
 def _extract_part(spool, ctype):

@@ -2,6 +2,7 @@
 
 import email.utils
 import logging
+import os
 import time
 
 import pytest
@@ -238,3 +239,169 @@ def test_memory_stays_flat_for_a_large_upload(http_peer, tmp_path):
     assert res.returncode == 0, res.stderr
     assert int(res.stdout) / 1024 < 40
     assert http_peer.uploads[-1].size == 64 * 1024 * 1024
+
+
+# -- hostile receivers (issue 10, defects 3, 11, 17): a bound for every request ---------------
+
+def send_in_thread(transport, path, name='a.csv'):
+    """Start ``transport.send`` in a thread; returns (thread, outcome dict)."""
+    import threading
+    outcome = {}
+
+    def run():
+        started = time.monotonic()
+        try:
+            transport.send(path, name, job='daily')
+            outcome['error'] = None
+        except Exception as exc:  # noqa: BLE001 -- the test looks at it
+            outcome['error'] = exc
+        outcome['seconds'] = time.monotonic() - started
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def documented_bound(connect_timeout, timeout, size):
+    """The bound the man page states: connect_timeout + timeout + timeout per started 256 KiB."""
+    return connect_timeout + timeout * (1 + -(-size // (256 * 1024)))
+
+
+@pytest.mark.parametrize('tls', [False, True])
+def test_status_line_dripped_forever_fails_at_the_bound(http_peer, https_peer, data_file, tls):
+    """A status line dripped one byte a second is a temporary failure at the stated bound."""
+    peer = https_peer if tls else http_peer
+    peer.behave('drip', where='status', interval=1.0)
+    bound = documented_bound(1, 2, len(data_file[1]) + 300)        # + multipart framing
+    thread, outcome = send_in_thread(http(peer, timeout=2, connect_timeout=1), data_file[0])
+    thread.join(bound + 3)
+    assert not thread.is_alive(), 'send still blocked after %g s' % (bound + 3)
+    assert isinstance(outcome['error'], TemporaryError), outcome
+    assert 'no complete answer within %g s' % bound in str(outcome['error'])
+    assert bound - 0.5 < outcome['seconds'] < bound + 2
+
+
+@pytest.mark.parametrize('tls', [False, True])
+def test_body_dripped_after_2xx_is_a_delivery(http_peer, https_peer, data_file, tls):
+    """A 2xx status line with its headers is the delivery, whatever the body does after."""
+    peer = https_peer if tls else http_peer
+    peer.behave('drip', where='body', interval=1.0)
+    thread, outcome = send_in_thread(http(peer, timeout=2, connect_timeout=1), data_file[0])
+    thread.join(4)
+    assert not thread.is_alive(), 'send blocked on the body of a 2xx answer'
+    assert outcome['error'] is None and outcome['seconds'] < 2
+    assert peer.read('a.csv') == data_file[1]
+
+
+GIANT_CLIENT = '''
+import resource, sys, types
+resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))   # the old code must not eat the box
+from pycstbox.export import transports
+t = transports.create(types.SimpleNamespace(name="w", type="http", options={
+    "url": sys.argv[1], "username": "gw", "password": sys.argv[3], "timeout": 5,
+    "connect_timeout": 2}))
+try:
+    t.send(sys.argv[2], "a.csv")
+    outcome = "delivered"
+except Exception as exc:
+    outcome = "%s: %s" % (type(exc).__name__, exc)
+print([l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1])
+print(outcome)
+'''
+
+
+@pytest.mark.parametrize('status', [200, 500])
+def test_giant_answer_body_keeps_memory_small(http_peer, data_file, status):
+    """A 3 GB answer body is not read: 2xx delivered, 500 temporary with an excerpt; RSS < 40 MB."""
+    import subprocess
+    import sys
+    from tests.transports.conftest import ROOT
+    http_peer.behave('giant', status=status, size=3 * 1024 ** 3)
+    started = time.monotonic()
+    res = subprocess.run([sys.executable, '-c', GIANT_CLIENT, http_peer.url + '/up/{name}',
+                          data_file[0], USER_PASSWORD], capture_output=True, text=True, timeout=60,
+                         env={'PYTHONPATH': ROOT})
+    assert res.returncode == 0, res.stderr[-2000:]
+    peak_kb, outcome = res.stdout.split('\n', 1)
+    assert int(peak_kb) / 1024 < 40, 'peak RSS %s kB' % peak_kb
+    if status == 200:
+        assert outcome.strip() == 'delivered'
+    else:
+        assert outcome.startswith('TemporaryError: target w: upload of a.csv to '
+                                  'http://127.0.0.1:%d: HTTP 500' % http_peer.port)
+        assert 'xxxxxxxx...' in outcome and len(outcome) < 400
+    assert time.monotonic() - started < 10
+    assert http_peer.sent < 3 * 1024 ** 3 // 10
+
+
+def test_receiver_that_never_reads_nor_answers_is_bounded(tmp_path):
+    """A receiver that accepts the connection and then neither reads nor answers is bounded."""
+    import socket
+    data = os.urandom(8 * 1024 * 1024)
+    path = tmp_path / 'big.bin'
+    path.write_bytes(data)
+    with socket.socket() as listener:
+        listener.bind(('127.0.0.1', 0))
+        listener.listen(1)                     # the kernel accepts; nobody ever reads
+        t = make('http', url='http://127.0.0.1:%d/x/{name}' % listener.getsockname()[1],
+                 timeout=1, connect_timeout=1)
+        thread, outcome = send_in_thread(t, str(path))
+        bound = documented_bound(1, 1, len(data) + 300)
+        thread.join(bound + 3)
+        assert not thread.is_alive()
+    assert isinstance(outcome['error'], TemporaryError) and outcome['seconds'] < bound + 1
+
+
+def test_retry_after_is_reported_as_what_the_server_asked(http_peer, data_file):
+    """A 503 with Retry-After says what the server asked, not a retry time nobody keeps."""
+    http_peer.behave('status', status=503, retry_after='120')
+    with pytest.raises(TemporaryError) as info:
+        http(http_peer).send(data_file[0], 'a.csv')
+    msg = str(info.value)
+    assert 'will retry after' not in msg
+    assert msg.endswith('(temporary; the server asked to wait 120 s before retrying)'), msg
+
+
+def test_bound_grows_with_the_body():
+    """The bound of a request is connect_timeout + timeout, + timeout per started 256 KiB."""
+    t = make('http', url='https://h/x', timeout=60, connect_timeout=10)
+    assert (t.bound(0), t.bound(1), t.bound(256 * 1024), t.bound(256 * 1024 + 1)) == \
+        (70, 130, 130, 190)
+    assert t.limits().startswith('each request ends within 70 s + 60 s per 256 KiB sent')
+
+
+def test_error_messages_hide_url_secrets(http_peer, data_file):
+    """Credentials in the URL, secret query values and secret headers never reach a message."""
+    url = http_peer.url.replace('://', '://gw:%s@' % USER_PASSWORD) + '/up/{name}?api_key=K3y'
+    http_peer.behave('status', status=500, body='echo: %s X-Api-Key: T0ken' % url)
+    t = make('http', url=url, headers={'X-Api-Key': 'T0ken'}, timeout=3)
+    with pytest.raises(TemporaryError) as info:
+        t.send(data_file[0], 'a.csv')
+    for secret in (USER_PASSWORD, 'K3y', 'T0ken'):
+        assert secret not in str(info.value)
+    assert 'api_key=***' in str(info.value)
+    bad = make('http', url='http://gw:UrlPassw0rd@127.0.0.1:99999/x', timeout=3)
+    with pytest.raises(PermanentError) as info:
+        bad.send(data_file[0], 'a.csv')
+    assert 'UrlPassw0rd' not in str(info.value)
+
+
+def test_check_states_the_bound_and_hides_secrets_even_at_debug(http_peer, tmp_path):
+    """cbx-export --debug check: the request bound is printed; no URL secret in any output."""
+    import subprocess
+    import sys
+    from tests.transports.conftest import ROOT
+    url = http_peer.url.replace('://', '://gw:%s@' % USER_PASSWORD) + '/up/{name}?api_key=K3y'
+    cfg = tmp_path / 'export.toml'
+    cfg.write_text('site = "s"\nstate_dir = "%s"\n[targets.web]\ntype = "http"\nurl = "%s"\n'
+                   'timeout = 5\nconnect_timeout = 2\n' % (tmp_path / 'state', url))
+    cfg.chmod(0o600)
+    for behaviour in ('accept', 'status'):
+        http_peer.behave(behaviour, status=503)
+        res = subprocess.run([sys.executable, '-m', 'pycstbox.export', '-c', str(cfg), '--debug',
+                              'check', 'web'], capture_output=True, text=True, timeout=30,
+                             env=dict(os.environ, PYTHONPATH=ROOT))
+        out = res.stdout + res.stderr
+        assert USER_PASSWORD not in out and 'K3y' not in out, out
+        assert 'each request ends within 7 s + 5 s per 256 KiB sent' in res.stdout, out
+    assert 'api_key=***' in res.stderr     # urllib3's DEBUG request line, redacted
+    assert res.returncode == 1 and 'FAILED (temporary)' in res.stdout

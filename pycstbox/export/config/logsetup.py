@@ -4,11 +4,15 @@
 ``-L`` (it overrides ``[log] level``), ``--debug`` means DEBUG.  Format is CSTBox's
 ``%(asctime)s [%(levelname).1s] %(name)s > %(message)s`` (date ``%d/%m %H:%M:%S``);
 syslog lines carry ``cbx-export[pid]:`` instead of the time.  A file is opened
-with ``WatchedFileHandler`` so logrotate can move it.
+with ``WatchedFileHandler`` so logrotate can move it.  The handler redacts every
+record (:class:`pycstbox.export.redact.RedactFilter`): URL credentials and secret
+query values never reach a log, whoever logs them (urllib3 at DEBUG included).
 """
 
 import logging
 import sys
+
+from pycstbox.export.redact import RedactFilter
 
 FORMAT = '%(asctime)s [%(levelname).1s] %(name)s > %(message)s'
 DATEFMT = '%d/%m %H:%M:%S'
@@ -48,6 +52,7 @@ def configure(level=None, logcfg=None, debug=False, ident='cbx-export'):
             root.removeHandler(old)
             old.close()
     handler.cbx_export = True
+    handler.addFilter(RedactFilter())
     root.addHandler(handler)
     root.setLevel(level_value(level))
     return root

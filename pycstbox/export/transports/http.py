@@ -7,8 +7,15 @@
 - ``url`` may contain ``{site}``, ``{job}`` and ``{name}`` (percent-encoded when filled).
 - ``username``/``password`` -> Basic auth (a warning is logged over plain ``http://``).
 - ``verify``: True (default, system CAs), False, or the path of a CA bundle.
-- ``connect_timeout`` (default 10 s) and ``timeout`` (read timeout, default 60 s): a
-  server that accepts and never answers cannot hang a run.
+- ``connect_timeout`` (default 10 s) and ``timeout`` (default 60 s) bound each socket
+  operation, and every request as a whole (connect + send + answer, :mod:`.deadline`):
+  it ends within ``connect_timeout + timeout`` plus ``timeout`` per started 256 KiB of
+  body (:meth:`HttpTransport.bound`; ``check`` prints it).  A receiver that drips its
+  answer or reads the body a byte at a time fails (temporary) at that bound.
+- The answer is streamed: a 2xx status line with its headers is the delivery, its body is
+  never read (a 3 GB or endless body changes nothing); of any other answer at most
+  64 KiB are read, for the message.  Retry-After is passed on (``retry_after``) and
+  reported as what the server asked, not as a promise: the caller decides when to retry.
 - ``headers``: extra headers; ``key`` of :meth:`send` -> ``Idempotency-Key``.
 - Odd names (control characters, bytes that are not UTF-8) are encoded (``%NN``) in the
   URL, the multipart ``filename`` and ``Idempotency-Key`` (:mod:`.filename`).
@@ -22,20 +29,26 @@ Classification: 2xx delivered; refused, DNS, timeouts, resets, 408, 429, 5xx tem
 
 import email.utils
 import logging
+import math
 import os
 import re
 import ssl
 import time
 import uuid
+import zlib
 from urllib.parse import quote, urlsplit
 
+from pycstbox.export.redact import redact, secret_name
 from pycstbox.export.transports import Transport
+from pycstbox.export.transports.deadline import Deadline
 from pycstbox.export.transports.filename import header_value, printable, wire_name
 
 log = logging.getLogger(__name__)
 
 CHUNK = 256 * 1024
 EXCERPT = 200
+#: at most this much of an error answer's body is read (for the message)
+EXCERPT_BYTES = 64 * 1024
 
 _TEMPORARY_STATUS = {408, 425, 429}
 _HINTS = {
@@ -101,11 +114,23 @@ def parse_retry_after(value, now=None):
 
 
 def _excerpt(response):
+    """The start of the answer's body, on one line: at most EXCERPT_BYTES are read."""
+    data = b''
     try:
-        text = response.content[:EXCERPT * 4].decode('utf-8', 'replace')
-    except Exception:  # pylint: disable=broad-except  # body unreadable: no excerpt
-        return ''
-    text = ' '.join(text.split())
+        while len(data) < EXCERPT_BYTES:
+            chunk = response.raw.read(min(16384, EXCERPT_BYTES - len(data)),
+                                      decode_content=False)
+            if not chunk:
+                break
+            data += chunk
+    except Exception:  # pylint: disable=broad-except  # cut, or the deadline: what we have
+        pass
+    if response.headers.get('Content-Encoding', '').lower() in ('gzip', 'x-gzip', 'deflate'):
+        try:
+            data = zlib.decompressobj(47).decompress(data, EXCERPT_BYTES)
+        except zlib.error:
+            data = b''
+    text = ' '.join(data[:EXCERPT * 4].decode('utf-8', 'replace').split())
     return text[:EXCERPT] + ('...' if len(text) > EXCERPT else '')
 
 
@@ -135,44 +160,87 @@ class HttpTransport(Transport):
             url = url.replace(key, quote(value or '', safe='', errors='surrogateescape'))
         return url
 
-    def _request(self, method, url, **kwargs):
+    def bound(self, size=0):
+        """Seconds within which a request with a body of ``size`` bytes ends, whatever
+        the receiver does: connect_timeout + timeout, plus timeout per started 256 KiB."""
+        return self.connect_timeout + self.timeout * (1 + math.ceil(size / CHUNK))
+
+    def limits(self):
+        """The bound of one request, for ``check``."""
+        return ('each request ends within %g s + %g s per 256 KiB sent (connect_timeout + '
+                'timeout, + timeout per 256 KiB)'
+                % (self.connect_timeout + self.timeout, self.timeout))
+
+    def scrub(self, text):
+        """Also hide URL credentials, secret query values and secret header values."""
+        text = Transport.scrub(self, text)
+        for name, value in self.headers.items():
+            if value and secret_name(name):
+                text = text.replace(value, '***')
+        return redact(text)
+
+    def _exchange(self, method, url, what, fails, size=0, **kwargs):
+        """One request within :meth:`bound`; the answer classified when ``fails(status)``.
+
+        The body of an answer that does not fail is never read.  :returns: the status
+        """
         requests = self.require('requests', 'python3-requests')
         if isinstance(self.verify, str) and not os.path.exists(self.verify):
             raise self.permanent('CA bundle %s (verify) does not exist: fix verify in the '
                                  'target configuration' % self.verify)
         if self.username:
             kwargs['auth'] = (self.username, self.options.get('password') or '')
-        # one connection per request (a session each time, the answer read in full): a
-        # kept-alive connection closed by the server while the next file was being
-        # prepared would fail the next upload for nothing
+        # one connection per request (a session each time): a kept-alive connection closed
+        # by the server while the next file was being prepared would fail the next upload
         kwargs['headers'] = dict(kwargs.get('headers') or {}, Connection='close')
-        try:
-            with requests.Session() as session:
-                return session.request(
-                    method, url, verify=self.verify, allow_redirects=False,
+        bound = self.bound(size)
+        with Deadline(bound) as deadline, requests.Session() as session:
+            deadline.mount(session)
+            try:
+                response = session.request(
+                    method, url, verify=self.verify, allow_redirects=False, stream=True,
                     timeout=(self.connect_timeout, self.timeout), **kwargs)
-        except requests.exceptions.SSLError as exc:
+            except Exception as exc:
+                raise self._failure(exc, url, deadline) from exc
+            try:
+                status = response.status_code
+                if fails(status):
+                    self._classify(response, what)
+                return status
+            finally:
+                response.close()
+
+    def _failure(self, exc, url, deadline):
+        """The TemporaryError / PermanentError for an exception of ``session.request``."""
+        requests = self.require('requests', 'python3-requests')
+        if deadline.expired:
+            return self.temporary(
+                '%s: no complete answer within %g s, the bound of this request (connect_timeout'
+                ' + timeout, + timeout per 256 KiB sent): the receiver is too slow'
+                % (_host(url), deadline.seconds))
+        if isinstance(exc, requests.exceptions.SSLError):
             if _verify_failure(exc):
-                raise self.permanent(
+                return self.permanent(
                     'TLS certificate of %s could not be verified (%s): install the '
                     'server\'s CA and set verify = "/path/to/ca.pem", or fix the host name '
-                    'in url' % (_host(url), _reason(exc))) from exc
-            raise self.temporary('TLS error with %s: %s' % (_host(url), _reason(exc))) from exc
-        except requests.exceptions.ConnectTimeout as exc:
-            raise self.temporary('no connection to %s within %g s: check the network '
-                                 '(will retry)' % (_host(url), self.connect_timeout)) from exc
-        except requests.exceptions.ReadTimeout as exc:
-            raise self.temporary('%s did not answer within %g s (will retry)'
-                                 % (_host(url), self.timeout)) from exc
-        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
-                requests.exceptions.InvalidSchema, requests.exceptions.URLRequired) as exc:
-            raise self.permanent('invalid url %r: fix url in the target configuration'
-                                 % self.url) from exc
-        except requests.exceptions.RequestException as exc:
-            raise self.temporary('connection to %s failed: %s (will retry)'
-                                 % (_host(url), _reason(exc))) from exc
-        except OSError as exc:
-            raise self.temporary('upload to %s failed: %s' % (_host(url), exc)) from exc
+                    'in url' % (_host(url), _reason(exc)))
+            return self.temporary('TLS error with %s: %s' % (_host(url), _reason(exc)))
+        if isinstance(exc, requests.exceptions.ConnectTimeout):
+            return self.temporary('no connection to %s within %g s: check the network '
+                                  '(will retry)' % (_host(url), self.connect_timeout))
+        if isinstance(exc, requests.exceptions.ReadTimeout):
+            return self.temporary('%s did not answer within %g s (will retry)'
+                                  % (_host(url), self.timeout))
+        if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                            requests.exceptions.InvalidSchema, requests.exceptions.URLRequired)):
+            return self.permanent('invalid url %r: fix url in the target configuration'
+                                  % self.url)
+        if isinstance(exc, requests.exceptions.RequestException):
+            return self.temporary('connection to %s failed: %s (will retry)'
+                                  % (_host(url), _reason(exc)))
+        if isinstance(exc, OSError):
+            return self.temporary('upload to %s failed: %s' % (_host(url), exc))
+        raise exc
 
     def _classify(self, response, what):
         status = response.status_code
@@ -183,7 +251,8 @@ class HttpTransport(Transport):
                                        (' (%s)' % excerpt) if excerpt else '')
         if status in _TEMPORARY_STATUS or status >= 500 or status < 200:
             retry_after = parse_retry_after(response.headers.get('Retry-After'))
-            hint = ' (will retry%s)' % (' after %g s' % retry_after if retry_after else '')
+            hint = (' (temporary; the server asked to wait %g s before retrying)' % retry_after
+                    if retry_after else ' (temporary)')
             raise self.temporary(detail + hint, retry_after=retry_after)
         if 300 <= status < 400:
             raise self.permanent('%s: redirected to %s: set url to the final address'
@@ -206,13 +275,10 @@ class HttpTransport(Transport):
                 headers['Content-Type'], head, tail = _multipart(self.field, name)
                 body = _Body(src, size, head, tail)
             headers['Content-Length'] = str(len(body))
-            response = self._request(self.method, url, data=body, headers=headers)
-            try:
-                self._classify(response, 'upload of %s to %s' % (printable(name), _host(url)))
-            finally:
-                response.close()
-        log.debug('target %s: %s uploaded (HTTP %d)', self.name, printable(name),
-                  response.status_code)
+            status = self._exchange(
+                self.method, url, 'upload of %s to %s' % (printable(name), _host(url)),
+                lambda status: not 200 <= status < 300, len(body), data=body, headers=headers)
+        log.debug('target %s: %s uploaded (HTTP %d)', self.name, printable(name), status)
 
     def check(self):
         """OPTIONS on the URL: reachable, TLS valid, credentials not refused.
@@ -221,14 +287,9 @@ class HttpTransport(Transport):
         as many upload endpoints do not implement OPTIONS.
         """
         url = self._url('check', 'check')
-        response = self._request('OPTIONS', url)
-        try:
-            status = response.status_code
-            if status in (401, 403, 404, 410) or status in _TEMPORARY_STATUS or (
-                    status >= 500 and status != 501):
-                self._classify(response, 'check of %s' % _host(url))
-        finally:
-            response.close()
+        self._exchange('OPTIONS', url, 'check of %s' % _host(url), lambda status: (
+            status in (401, 403, 404, 410) or status in _TEMPORARY_STATUS or (
+                status >= 500 and status != 501)))
 
     def close(self):
         """Nothing to release: every request has its own connection."""
