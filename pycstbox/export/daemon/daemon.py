@@ -2,7 +2,7 @@
 
 ::
 
-    cbx-exportd [-c CONFIG] [-L LEVEL] [--debug]
+    cbx-exportd [-c CONFIG] [-L LEVEL] [--debug] [--pidfile FILE]
     python3 -m pycstbox.export.daemon ...       (from a source checkout)
 
 Threads:
@@ -27,8 +27,16 @@ refused with its one-line reason and the old one stays in force.
 Runtime directory (``status.json``, staging): the config's ``runtime_dir``, else
 ``$CBX_EXPORT_RUNTIME_DIR``, else ``/run/cstbox-export`` (a tmpfs: the status
 file is written atomically but not fsynced, and only when its content changed).
-Exit codes: 0 stopped by a signal, 2 configuration or start-up error, 3 another
-``cbx-exportd`` runs on the same runtime directory.
+Single instance: a flock on the state directory itself
+(:class:`~pycstbox.export.process.lock.DaemonLock`: nothing written), so two
+daemons never serve the same outboxes and backlog, whatever their runtime
+directories; and one on ``<runtime>/daemon.lock`` (the status file is theirs).
+``--pidfile FILE``: written by the daemon once it holds both locks, removed when it
+stops (the init script relies on it: a daemon that lost the race never names itself).
+
+Exit codes: 0 stopped by a signal, 1 the state directory cannot be written (read-only
+file system), 2 configuration or start-up error, 3 another ``cbx-exportd`` serves the
+same state directory or runtime directory.
 """
 
 import argparse
@@ -68,6 +76,7 @@ class Daemon:
         self._last_write = 0.0
         self._status_failed = False
         self._r = self._w = None
+        self._state_lock = None
         self.watcher = self.lane = None
 
     def wake(self):
@@ -83,9 +92,30 @@ class Daemon:
     def _on_hup(self, signum, frame):
         self._reload = True
 
+    def _lock_state(self):
+        """Take the state directory's daemon lock: None, or the exit code (message printed)."""
+        from pycstbox.export.errors import BacklogError, LockError
+        from pycstbox.export.process.lock import DaemonLock, state_dir_problem
+        try:
+            self._state_lock = DaemonLock(self.config.state_dir).acquire()
+        except LockError as exc:
+            print('%s: %s' % (PROG, exc), file=sys.stderr)
+            return 3
+        except BacklogError as exc:
+            print('%s: %s' % (PROG, exc), file=sys.stderr)
+            return 1
+        problem = state_dir_problem(self.config.state_dir)
+        if problem:
+            print('%s: %s' % (PROG, problem), file=sys.stderr)
+            return 1
+        return None
+
     def serve(self):
         """Run until SIGTERM/SIGINT; returns the exit code."""
         from pycstbox.export.daemon.outbox import OutboxWatcher
+        code = self._lock_state()
+        if code is not None:
+            return code
         try:
             os.makedirs(self.runtime_dir, exist_ok=True)
             lockfd = os.open(os.path.join(self.runtime_dir, 'daemon.lock'),
@@ -101,6 +131,8 @@ class Daemon:
             print('%s: another cbx-exportd already runs with %s' % (PROG, self.runtime_dir),
                   file=sys.stderr)
             return 3
+        if not self._write_pidfile():
+            return 2
         self._r, self._w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         signal.set_wakeup_fd(self._w, warn_on_full_buffer=False)
         signal.signal(signal.SIGTERM, self._on_stop)
@@ -145,6 +177,7 @@ class Daemon:
             os.unlink(self.status_path)
         except OSError:
             pass
+        self._remove_pidfile()
         if not done:
             log.warning('an upload or an export was still running and is abandoned: it stays '
                         'pending and is sent again at the next start')
@@ -153,6 +186,29 @@ class Daemon:
         self.watcher.close()
         log.info('stopped')
         return 0
+
+    def _write_pidfile(self):
+        """Write ``--pidfile`` (this process holds its locks now); False on failure."""
+        from pycstbox.export.atomic import write_atomic
+        path = getattr(self.args, 'pidfile', None)
+        if not path:
+            return True
+        try:
+            write_atomic(path, '%d\n' % os.getpid(), durable=False, skip_unchanged=False)
+        except OSError as exc:
+            print('%s: cannot write the pid file %s: %s' % (PROG, path, exc.strerror),
+                  file=sys.stderr)
+            return False
+        return True
+
+    def _remove_pidfile(self):
+        path = getattr(self.args, 'pidfile', None)
+        try:
+            with open(path) as f:
+                if f.read().strip() == str(os.getpid()):
+                    os.unlink(path)
+        except (OSError, TypeError):
+            pass
 
     def reload(self):
         """SIGHUP: load the configuration again; keep the old one when the new one is bad."""
@@ -231,6 +287,9 @@ def build_parser():
     parser.add_argument('-L', '--loglevel', metavar='LEVEL', type=str.upper,
                         choices=LOG_LEVELS, help='log level (default: the config\'s, INFO)')
     parser.add_argument('--debug', action='store_true', help='same as -L DEBUG')
+    parser.add_argument('--pidfile', metavar='FILE',
+                        help='write the daemon\'s pid there once it holds its locks '
+                             '(removed when it stops)')
     return parser
 
 
