@@ -15,6 +15,7 @@ import os
 from pycstbox.export.atomic import list_names
 from pycstbox.export.process.deadletter import DeadLetters
 from pycstbox.export.config.duration import format_duration
+from pycstbox.export.process.lock import state_dir_problem
 from pycstbox.export.process.runtime import runtime_dir as resolve_runtime_dir
 
 UTC = datetime.timezone.utc
@@ -99,7 +100,8 @@ def collect(config, now, runtime_dir=None):
         if pending or failed:
             outbox[target] = {'pending': len(pending), 'dead_letters': failed}
     return {'site': config.site, 'state_dir': sd, 'now': now.strftime('%Y-%m-%dT%H:%M:%SZ'),
-            'jobs': jobs, 'outbox': outbox, 'daemon': daemon_status(runtime_dir)}
+            'jobs': jobs, 'outbox': outbox, 'daemon': daemon_status(runtime_dir),
+            'state_dir_problem': state_dir_problem(sd)}
 
 
 def _reason(error_text):
