@@ -10,6 +10,8 @@ setup(
     license='LGPL-3.0-or-later',
     python_requires='>=3.11',
     packages=find_namespace_packages(include=['pycstbox.*']),
+    # the JSON Schema of "cbx-export status --json" (DESIGN section 13)
+    package_data={'pycstbox.export': ['status.schema.json']},
     entry_points={
         'console_scripts': [
             'cbx-export = pycstbox.export.cli.main:main',

@@ -49,9 +49,22 @@ def _report(rep):
         print('see "cbx-export status" for details', file=sys.stderr)
 
 
+def write_metrics(config):
+    """The metrics textfile, when configured and a value changed (DESIGN section 13)."""
+    if not config.metrics.textfile:
+        return
+    from pycstbox.export.process import metrics, snapshot
+    try:
+        metrics.write(config, snapshot.collect(config, now()))
+    except Exception as exc:  # noqa: BLE001 -- monitoring never fails a run
+        log.warning('metrics not written: %s: %s', type(exc).__name__, exc, exc_info=True)
+
+
 def cmd_run(args, config):
     proc = _process(config)
     rep = proc.run(args.jobs or None, now=now(), dry_run=args.dry_run)
+    if not args.dry_run:
+        write_metrics(config)
     if args.dry_run:
         for line in rep.lines:
             print(line)
@@ -122,6 +135,7 @@ def cmd_backlog_retry(args, config):
         raise ExportError('no pending job %s in backlog %s ("cbx-export backlog list %s")'
                           % (args.id, args.job, args.job))
     rep = proc.run(jobs, now=now(), enqueue=False, only=only)
+    write_metrics(config)
     _report(rep)
     return rep.exit_code
 
@@ -145,6 +159,7 @@ def cmd_backlog_drop(args, config):
             if n.startswith(args.id + '.'):
                 os.unlink(os.path.join(proc.spool_dir(args.job), n))
     log.warning('backlog %s: job %s dropped by hand', args.job, args.id)
+    write_metrics(config)
     print('dropped %s/%s' % (args.job, args.id))
     return 0
 
@@ -171,6 +186,7 @@ def cmd_backlog_requeue(args, config):
                 proc.dead.take(args.job, d.name, os.path.join(proc.spool_dir(args.job), d.name))
                 parms['artifact'] = d.name
         b[args.id] = parms
+    write_metrics(config)
     print('requeued %s/%s: it runs at the next slot, or now with '
           '"cbx-export backlog retry %s %s"' % (args.job, args.id, args.job, args.id))
     return 0

@@ -25,8 +25,6 @@ def render(doc):
             _short((d.get('last_run') or {}).get('at'))))
     else:
         lines.append('daemon: not running')
-    if doc.get('state_dir_problem'):
-        lines.append('PROBLEM: %s' % doc['state_dir_problem'])
     if not doc['jobs']:
         lines.append('no job configured')
     for name, j in doc['jobs'].items():
@@ -53,6 +51,8 @@ def render(doc):
         for p in j['problems']:
             lines.append('  PROBLEM       : %s' % p)
     for target, o in doc['outbox'].items():
+        if not (o['pending'] or o['dead_letters']):
+            continue
         lines.append('')
         lines.append('outbox %s: %d file(s) waiting, %d dead-lettered'
                      % (target, o['pending'], len(o['dead_letters'])))

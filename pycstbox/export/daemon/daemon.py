@@ -15,7 +15,9 @@ Threads:
   then at each job's next due time; a run blocked by the lock (cron) is tried
   again 60 s later.  It sleeps in chunks of at most 300 s and recomputes, so a
   wall-clock jump is noticed;
-- one *outbox lane* per target (:mod:`pycstbox.export.daemon.outbox`).
+- one *outbox lane* per target (:mod:`pycstbox.export.daemon.outbox`);
+- one *metrics lane* (:mod:`pycstbox.export.daemon.metrics`): the ``[metrics]
+  textfile`` rewritten when a value changed, at most once a minute.
 
 SIGTERM/SIGINT: nothing new starts; the lanes get up to :data:`STOP_GRACE` s to
 finish what they are doing, then the process ends with ``os._exit`` anyway:
@@ -77,7 +79,7 @@ class Daemon:
         self._status_failed = False
         self._r = self._w = None
         self._state_lock = None
-        self.watcher = self.lane = None
+        self.watcher = self.lane = self.metrics = None
 
     def wake(self):
         """Wake the main loop (from any thread)."""
@@ -142,6 +144,9 @@ class Daemon:
         self.watcher.apply(self.config)
         self.lane = ProcessLane(self.config, self.runtime_dir, self.wake)
         self.lane.start()
+        from pycstbox.export.daemon.metrics import MetricsLane
+        self.metrics = MetricsLane(self.config, self._metrics_doc, _utcnow)
+        self.metrics.start()
         log.info('started (pid %d), config %s, state in %s, %d job(s), %d target(s)',
                  os.getpid(), self._config_path(), self.config.state_dir,
                  len(self.config.jobs), len(self.config.targets))
@@ -169,6 +174,7 @@ class Daemon:
         log.info('stopping (signal %d)', self._stop)
         self.watcher.stop()
         self.lane.stop()
+        self.metrics.stop()
         deadline = time.monotonic() + STOP_GRACE
         done = self.watcher.join(deadline)
         self.lane.join(max(0.0, deadline - time.monotonic()))
@@ -177,6 +183,8 @@ class Daemon:
             os.unlink(self.status_path)
         except OSError:
             pass
+        self.metrics.join(max(0.0, deadline - time.monotonic()))
+        self.metrics.final()
         self._remove_pidfile()
         if not done:
             log.warning('an upload or an export was still running and is abandoned: it stays '
@@ -230,11 +238,16 @@ class Daemon:
         self.config = new
         self.watcher.apply(new)
         self.lane.update(new)
+        self.metrics.update(new)
         log.info('configuration reloaded from %s', self._config_path())
 
     def _config_path(self):
         files = getattr(self.config, 'files', ())
         return files[0] if files else (self.args.config or '(built-in defaults)')
+
+    def _metrics_doc(self):
+        """The daemon part of the metrics' snapshot (any thread)."""
+        return {'pid': os.getpid(), 'started': _iso(self.started)}
 
     def status_doc(self):
         next_due, last_run = self.lane.snapshot()

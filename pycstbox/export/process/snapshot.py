@@ -6,6 +6,10 @@ technician, ``process/metrics.py`` turns it into Prometheus metrics.  It lives i
 process/ because the daemon needs it too and must not import cli/.  Reading
 10,000 pending entries costs a directory listing: entries are not opened,
 their window comes from their id.
+
+The document's shape is the versioned contract of ``status --json``:
+``pycstbox/export/status.schema.json`` (:data:`SCHEMA`); a change that would break a
+consumer gets a new version, an added field is documented there.
 """
 
 import datetime
@@ -19,7 +23,10 @@ from pycstbox.export.process.lock import state_dir_problem
 from pycstbox.export.process.runtime import runtime_dir as resolve_runtime_dir
 
 UTC = datetime.timezone.utc
-
+#: the ``schema`` field of the document: the ``$id`` version of status.schema.json
+SCHEMA = 'cstbox-export-status/1'
+#: bytes read from the end of a delivery journal to find its last line
+JOURNAL_TAIL = 8192
 
 
 def _read_json(path):
@@ -37,6 +44,66 @@ def _id_time(jobid):
             tzinfo=UTC).strftime('%Y-%m-%dT%H:%M:%SZ')
     except ValueError:
         return None
+
+
+def _iso(t):
+    return t.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def last_delivery(state_dir, job):
+    """The last line of ``journal/<job>.jsonl`` (DESIGN section 12) as a dict, or None.
+
+    Read from the end of the file (a rotated, still empty journal: the older
+    generation); a torn or foreign last line is skipped for the one before it.
+    """
+    base = os.path.join(state_dir, 'journal', job + '.jsonl')
+    for path in (base, base + '.1'):
+        try:
+            with open(path, 'rb') as f:
+                f.seek(0, os.SEEK_END)
+                size = f.tell()
+                f.seek(max(0, size - JOURNAL_TAIL))
+                tail = f.read()
+        except OSError:
+            continue
+        lines = tail.split(b'\n')
+        if size > JOURNAL_TAIL:
+            lines = lines[1:]                  # the first one may be cut
+        for line in reversed(lines):
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(rec, dict) and isinstance(rec.get('delivered_at'), str):
+                return {'at': rec['delivered_at'], 'window': rec.get('jobid'),
+                        'events': _count(rec.get('events')), 'bytes': _count(rec.get('bytes')),
+                        'name': rec.get('name') if isinstance(rec.get('name'), str) else None}
+    return None
+
+
+def _count(value):
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 \
+        else None
+
+
+def _outbox(sd, target, dead):
+    """Files waiting in ``outbox/<target>`` (and the oldest one's mtime), its dead letters."""
+    folder = os.path.join(sd, 'outbox', target)
+    oldest = None
+    pending = 0
+    for n in list_names(folder):
+        if n.startswith('.'):
+            continue
+        pending += 1
+        try:
+            mtime = os.lstat(os.path.join(folder, n)).st_mtime
+        except OSError:
+            continue
+        oldest = mtime if oldest is None else min(oldest, mtime)
+    return {'pending': pending,
+            'oldest': None if oldest is None else _iso(
+                datetime.datetime.fromtimestamp(int(oldest), UTC)),
+            'dead_letters': [d.name for d in dead.list(target)]}
 
 
 def daemon_status(runtime_dir):
@@ -87,19 +154,15 @@ def collect(config, now, runtime_dir=None):
             'oldest_pending_id': ids[0] if ids else None,
             'last_success': state.get('last_success'),
             'last_error': state.get('last_error'),
+            'last_delivery': last_delivery(sd, name),
             'dead_letters': [{'id': d.name[:-len('.json')], 'error': _reason(d.error_text)}
                              for d in letters if d.name.endswith('.json')],
             'corrupt_entries': corrupt,
             'problems': problems,
         }
-    outbox = {}
-    for target in sorted(config.targets):
-        pending = [n for n in list_names(os.path.join(sd, 'outbox', target))
-                   if not n.startswith('.')]
-        failed = [d.name for d in dead.list(target)]
-        if pending or failed:
-            outbox[target] = {'pending': len(pending), 'dead_letters': failed}
-    return {'site': config.site, 'state_dir': sd, 'now': now.strftime('%Y-%m-%dT%H:%M:%SZ'),
+    outbox = {target: _outbox(sd, target, dead) for target in sorted(config.targets)}
+    return {'schema': SCHEMA, 'site': config.site, 'state_dir': sd,
+            'now': now.strftime('%Y-%m-%dT%H:%M:%SZ'),
             'jobs': jobs, 'outbox': outbox, 'daemon': daemon_status(runtime_dir),
             'state_dir_problem': state_dir_problem(sd)}
 
