@@ -25,6 +25,8 @@ def render(doc):
             _short((d.get('last_run') or {}).get('at'))))
     else:
         lines.append('daemon: not running')
+    if doc.get('state_dir_problem'):
+        lines.append('PROBLEM: %s' % doc['state_dir_problem'])
     if not doc['jobs']:
         lines.append('no job configured')
     for name, j in doc['jobs'].items():
