@@ -129,6 +129,8 @@ def audit_job(config, job, *, records, pending, dead, watermark, transport=None,
     lost = _Lookup(dead, period)
     known = journal.starts() + waiting.starts() + lost.starts()
     first = since or job.start or (min(known) if known else None)
+    if since and job.start and since < job.start:
+        first = job.start              # windows before the job's start were never due
     ends = ([watermark] if watermark else []) + [s.end for s in pending] + [s.end for s in dead]
     if first is None or not ends:
         return result
