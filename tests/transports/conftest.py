@@ -18,6 +18,7 @@ if ROOT not in sys.path:
 from pycstbox.export.errors import PermanentError, TemporaryError  # noqa: E402
 from tests.peers.ftp import FtpPeer  # noqa: E402
 from tests.peers.http import HttpPeer, make_test_pki  # noqa: E402
+from tests.peers.seaweedfs import BUCKET, REGION, SeaweedPeer, seaweedfs_usable  # noqa: E402
 from tests.peers.serial import SerialLink, serial_usable  # noqa: E402
 from tests.peers.sshd import SshdPeer, free_port, sshd_usable  # noqa: E402
 from tests.transports.harness import (SECRET, USER_PASSWORD, is_root, make,  # noqa: E402
@@ -61,6 +62,25 @@ def sshd_peer(tmp_path_factory):
         pytest.skip(why)
     with SshdPeer(tmp_path_factory.mktemp('sshd')) as peer:
         yield peer
+
+
+@pytest.fixture(scope='session')
+def seaweed(tmp_path_factory):
+    """One real SeaweedFS (S3 gateway) for the whole session (~4 s to start)."""
+    why = seaweedfs_usable()
+    if why:
+        pytest.skip(why)
+    with SeaweedPeer(tmp_path_factory.mktemp('weed')) as peer:
+        yield peer
+
+
+def s3_options(peer, identity='gw', **kw):
+    """Options of an s3 target on ``peer`` as ``identity`` (short timeouts)."""
+    ak, sk = peer.identities[identity]
+    opts = dict(endpoint=peer.endpoint, region=REGION, bucket=BUCKET, access_key_id=ak,
+                secret_access_key=sk, timeout=5, connect_timeout=2)
+    opts.update(kw)
+    return opts
 
 
 @pytest.fixture
@@ -316,6 +336,39 @@ class SerialEndpoint(Endpoint):
             TemporaryError
 
 
+class S3Endpoint(Endpoint):
+    kind = 's3'
+
+    def setup(self):
+        self.prefix = 'contract-%s/' % os.path.basename(str(self.tmp_path))
+        self.transport = self._make()
+
+    def _make(self, identity='gw', **kw):
+        return make('s3', **s3_options(self.peer, identity, prefix=self.prefix, **kw))
+
+    def read(self, name):
+        status, _, body = self.peer.request('GET', '/%s/%s' % (
+            BUCKET, self.transport.remote_key(name, job='daily')))
+        return body if status == 200 else None
+
+    def listing(self):
+        return [f.key.rsplit('/', 1)[-1] for f in self.transport.listing(self.prefix)]
+
+    def bad(self):
+        return [('wrong secret', self._make(secret_access_key='wrong'), PermanentError),
+                ('unknown access key', self._make(access_key_id='NOBODY'), PermanentError),
+                ('read-only identity', self._make('ro'), PermanentError),
+                ('missing bucket', self._make(bucket='no-such-bucket'), PermanentError),
+                ('nobody listening', self._make(endpoint='http://127.0.0.1:%d' % free_port()),
+                 TemporaryError)]
+
+    def failing(self):
+        return (self._make('ro'), PermanentError, self.read, self.listing)
+
+    def secret(self):
+        return self._make(secret_access_key=SECRET, session_token=SECRET), PermanentError
+
+
 @contextlib.contextmanager
 def _hold(port):
     import serial
@@ -327,7 +380,7 @@ def _hold(port):
 
 
 ENDPOINTS = {e.kind: e for e in (DirEndpoint, HttpEndpoint, HttpsEndpoint, FtpEndpoint,
-                                 FtpsEndpoint, SftpEndpoint, SerialEndpoint)}
+                                 FtpsEndpoint, SftpEndpoint, SerialEndpoint, S3Endpoint)}
 
 
 @pytest.fixture(params=sorted(ENDPOINTS))
@@ -339,6 +392,8 @@ def endpoint(request, tmp_path, pki):
         ep.peer = request.getfixturevalue('sshd_peer')
     if request.param == 'serial':
         ep.link = request.getfixturevalue('serial_link')
+    if request.param == 's3':
+        ep.peer = request.getfixturevalue('seaweed')
     with ep.exit:
         ep.setup()
         try:

@@ -56,6 +56,7 @@ _MODULES = {
     'ftp': 'ftp',
     'sftp': 'sftp',
     'serial': 'serial',
+    's3': 's3',
 }
 
 

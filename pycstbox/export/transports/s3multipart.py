@@ -1,0 +1,128 @@
+"""Multipart upload and stored-object comparison of the ``s3`` transport.
+
+- :func:`upload`: CreateMultipartUpload declaring ``x-amz-checksum-algorithm: SHA256``,
+  then each part hashed from the file and sent with its ``x-amz-checksum-sha256`` (one
+  part in flight, read in chunks: memory flat), then CompleteMultipartUpload listing each
+  part's ETag and checksum.  Any failure (or a 412 at completion) aborts the upload, best
+  effort, so no orphan parts accumulate.  At most 10,000 parts: a larger file gets larger
+  parts.  Returns the composite checksum ``base64(sha256(part digests))-N``.
+- :func:`same_object`: after a 412 (``overwrite = false``), whether the stored object
+  holds our bytes, compared like for like: its full checksum with ours, its composite
+  checksum with ours computed with its part size (``HEAD ?partNumber=1``), or, when the
+  store keeps no checksum, its bytes (GET, hashed while streamed).
+"""
+
+import hashlib
+import logging
+
+from pycstbox.export.transports.filename import printable
+from pycstbox.export.transports.s3wire import FileRange, xml_tag
+
+log = logging.getLogger(__name__)
+
+MAX_PARTS = 10000
+
+
+def _b64(digest):
+    import base64
+    return base64.b64encode(digest).decode('ascii')
+
+
+def _hash(fd, offset, length):
+    h = hashlib.sha256()
+    for chunk in FileRange(fd, offset, length):
+        h.update(chunk)
+    return h.digest()
+
+
+def part_ranges(size, part_size):
+    """(number, offset, length) of each part; parts grow so that there are <= 10,000."""
+    part = max(part_size, -(-size // MAX_PARTS))
+    return [(n, off, min(part, size - off)) for n, off in enumerate(range(0, size, part), 1)]
+
+
+def composite(digests):
+    """The S3 composite checksum of parts with these SHA-256 digests."""
+    return '%s-%d' % (_b64(hashlib.sha256(b''.join(digests)).digest()), len(digests))
+
+
+def upload(t, fd, size, okey, what):
+    """Multipart upload of ``size`` bytes of ``fd`` as ``okey``: the stored checksum."""
+    _, _, body = t.request('POST', okey, params=[('uploads', '')],
+                           headers={'x-amz-checksum-algorithm': 'SHA256',
+                                    'Content-Type': 'application/octet-stream'},
+                           what='%s (start of multipart upload)' % what)
+    uid = xml_tag(body, 'UploadId')
+    if not uid:
+        raise t.temporary('%s: the store gave no UploadId (will retry)' % what)
+    ranges = part_ranges(size, t.part_size)
+    done = False
+    try:
+        parts = []
+        for n, off, length in ranges:
+            digest = _hash(fd, off, length)
+            _, h, _ = t.request('PUT', okey, params=[('partNumber', str(n)), ('uploadId', uid)],
+                                headers={'x-amz-checksum-sha256': _b64(digest)},
+                                body=FileRange(fd, off, length), payload=digest.hex(),
+                                what='%s (part %d of %d)' % (what, n, len(ranges)))
+            parts.append((n, h.get('ETag', ''), digest))
+        xml = ''.join('<Part><PartNumber>%d</PartNumber><ETag>%s</ETag>'
+                      '<ChecksumSHA256>%s</ChecksumSHA256></Part>'
+                      % (n, _xml(etag), _b64(d)) for n, etag, d in parts)
+        xml = ('<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+               '%s</CompleteMultipartUpload>' % xml).encode()
+        headers = {'Content-Type': 'application/xml'}
+        if not t.overwrite:
+            headers['If-None-Match'] = '*'
+        status, h, body = t.request('POST', okey, params=[('uploadId', uid)], headers=headers,
+                                    body=xml, what='%s (completion)' % what, ok=(200, 412))
+        if status == 200 and b'<Error>' in body:      # S3 may fail a completion with a 200
+            raise t.err.answer(503, h, body, '%s (completion)' % what)
+        done = status == 200
+    finally:
+        if not done:
+            abort(t, okey, uid)
+    ours = composite([d for _, _, d in parts])
+    if status == 412:
+        return t.existing(fd, size, okey, ours, what)
+    return xml_tag(body, 'ChecksumSHA256') or ours
+
+
+def _xml(text):
+    return text.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')
+
+
+def abort(t, okey, uid):
+    """AbortMultipartUpload, best effort (a failure is logged, never raised)."""
+    try:
+        t.request('DELETE', okey, params=[('uploadId', uid)], ok=(200, 204, 404),
+                  what='abort of the multipart upload of %s' % printable(okey))
+    except Exception as exc:  # pylint: disable=broad-except  # best effort, say so
+        log.warning('target %s: could not abort the multipart upload %s of %s: %s '
+                    '(its parts stay until aborted)', t.name, uid, printable(okey), exc)
+
+
+def same_object(t, fd, size, okey, ours):
+    """The stored object's checksum when it holds the bytes of ``fd``, else None."""
+    stored = t.stat(okey)
+    if stored is None:
+        raise t.temporary('%s: the store said the key exists, then that it does not '
+                          '(will retry)' % printable(okey))
+    if stored.size != size:
+        return None
+    c = stored.checksum
+    if c and '-' in c:
+        if ours.endswith('-' + c.rsplit('-', 1)[1]) and ours == c:
+            return c
+        _, h, _ = t.request('HEAD', okey, params=[('partNumber', '1')], ok=(200, 206),
+                            what='HEAD of part 1 of %s' % printable(okey))
+        psize = int(h.get('Content-Length') or 0)
+        if psize <= 0:
+            return None
+        mine = composite([_hash(fd, off, length) for _, off, length in part_ranges(size, psize)])
+        return c if mine == c else None
+    if c:
+        return c if _b64(_hash(fd, 0, size)) == c else None
+    h = hashlib.sha256()
+    t.request('GET', okey, sink=h.update, expect=size, what='GET of %s' % printable(okey))
+    return '' if h.digest() == _hash(fd, 0, size) else None
