@@ -28,7 +28,8 @@ The contract every transport keeps (:class:`Transport`):
   ``target=<target name>`` (and ``retry_after`` seconds when the receiver said so),
   translated once with ``raise ... from exc``.  A transport never retries nor sleeps:
   retry policy lives in the job/process.  Every blocking call has a timeout.
-- Secrets (passwords) never appear in logs, in error messages nor in ``repr()``.
+- Secrets (passwords, URL credentials, secret-looking query values) never appear in
+  logs, in error messages nor in ``repr()``: :meth:`Transport.scrub`.
 - Optional libraries (``requests``, ``paramiko``, ``serial``, ``xmodem``) are imported
   lazily inside methods: importing this package is cheap, and a missing library disables
   only its transport, with a :class:`PermanentError` naming the Debian package.
@@ -46,6 +47,7 @@ from datetime import datetime, timezone
 from typing import NamedTuple
 
 from pycstbox.export.errors import PermanentError, TemporaryError
+from pycstbox.export.redact import redact
 
 log = logging.getLogger(__name__)
 
@@ -154,13 +156,14 @@ class Transport:
         return default if value is None or value == '' else value
 
     def scrub(self, text):
-        """``text`` with every secret option value replaced by ``***``."""
+        """``text`` with every secret option value, URL credentials and secret-looking
+        query values (:mod:`pycstbox.export.redact`) replaced by ``***``."""
         text = str(text)
         for k in self.secret_keys:
             secret = self.options.get(k)
             if secret:
                 text = text.replace(str(secret), '***')
-        return text
+        return redact(text)
 
     def temporary(self, msg, retry_after=None):
         """A :class:`TemporaryError` about this target (message scrubbed of secrets)."""

@@ -38,7 +38,7 @@ import uuid
 import zlib
 from urllib.parse import quote, urlsplit
 
-from pycstbox.export.redact import redact, secret_name
+from pycstbox.export.redact import secret_name
 from pycstbox.export.transports import Transport
 from pycstbox.export.transports.deadline import Deadline
 from pycstbox.export.transports.filename import header_value, printable, wire_name
@@ -172,12 +172,11 @@ class HttpTransport(Transport):
                 % (self.connect_timeout + self.timeout, self.timeout))
 
     def scrub(self, text):
-        """Also hide URL credentials, secret query values and secret header values."""
-        text = Transport.scrub(self, text)
+        """Also hide the values of secret-looking headers (Authorization, X-Api-Key...)."""
         for name, value in self.headers.items():
             if value and secret_name(name):
-                text = text.replace(value, '***')
-        return redact(text)
+                text = str(text).replace(value, '***')
+        return Transport.scrub(self, text)
 
     def _exchange(self, method, url, what, fails, size=0, **kwargs):
         """One request within :meth:`bound`; the answer classified when ``fails(status)``.
