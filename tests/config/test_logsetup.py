@@ -30,3 +30,25 @@ def test_file_handler_format_and_level(tmp_path):
                 root.removeHandler(h)
                 h.close()
         root.setLevel(logging.WARNING)
+
+
+def test_handler_redacts_url_secrets_whoever_logs_them(tmp_path):
+    """The configured handler hides URL credentials and secret query values (urllib3 DEBUG too)."""
+    path = tmp_path / 'export.log'
+    root = logging.getLogger()
+    try:
+        logsetup.configure('DEBUG', LogConfig(file=str(path)))
+        logging.getLogger('urllib3.connectionpool').debug(
+            '%s://%s:%s "%s %s %s" %s %s', 'https', 'dwh', 443, 'POST',
+            '/up?api_key=K3y&site=b12', 'HTTP/1.1', 201, 0)
+        logging.getLogger('pycstbox.export.test').error('check http://gw:UrlPassw0rd@dwh/x')
+        text = path.read_text()
+        assert 'K3y' not in text and 'UrlPassw0rd' not in text
+        assert '"POST /up?api_key=***&site=b12 HTTP/1.1" 201 0' in text
+        assert 'check http://***@dwh/x' in text
+    finally:
+        for h in list(root.handlers):
+            if getattr(h, 'cbx_export', False):
+                root.removeHandler(h)
+                h.close()
+        root.setLevel(logging.WARNING)

@@ -27,28 +27,23 @@ Classification: 2xx delivered; refused, DNS, timeouts, resets, 408, 429, 5xx tem
 4xx or 3xx and TLS verification failures permanent.
 """
 
-import email.utils
 import logging
 import math
 import os
-import re
-import ssl
-import time
 import uuid
-import zlib
 from urllib.parse import quote, urlsplit
 
 from pycstbox.export.redact import secret_name
 from pycstbox.export.transports import Transport
 from pycstbox.export.transports.deadline import Deadline
+from pycstbox.export.transports.httpreply import (  # noqa: F401  (parse_retry_after: API)
+    excerpt as _excerpt, host as _host, parse_retry_after, reason as _reason,
+    verify_failure as _verify_failure)
 from pycstbox.export.transports.filename import header_value, printable, wire_name
 
 log = logging.getLogger(__name__)
 
 CHUNK = 256 * 1024
-EXCERPT = 200
-#: at most this much of an error answer's body is read (for the message)
-EXCERPT_BYTES = 64 * 1024
 
 _TEMPORARY_STATUS = {408, 425, 429}
 _HINTS = {
@@ -94,44 +89,6 @@ def _multipart(field, filename):
             % (boundary, field, quoted)).encode('utf-8')
     tail = ('\r\n--%s--\r\n' % boundary).encode('ascii')
     return 'multipart/form-data; boundary=%s' % boundary, head, tail
-
-
-def parse_retry_after(value, now=None):
-    """Seconds to wait from a ``Retry-After`` header (delay or HTTP date), None if unusable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    now = time.time() if now is None else now
-    return max(0.0, when.timestamp() - now)
-
-
-def _excerpt(response):
-    """The start of the answer's body, on one line: at most EXCERPT_BYTES are read."""
-    data = b''
-    try:
-        while len(data) < EXCERPT_BYTES:
-            chunk = response.raw.read(min(16384, EXCERPT_BYTES - len(data)),
-                                      decode_content=False)
-            if not chunk:
-                break
-            data += chunk
-    except Exception:  # pylint: disable=broad-except  # cut, or the deadline: what we have
-        pass
-    if response.headers.get('Content-Encoding', '').lower() in ('gzip', 'x-gzip', 'deflate'):
-        try:
-            data = zlib.decompressobj(47).decompress(data, EXCERPT_BYTES)
-        except zlib.error:
-            data = b''
-    text = ' '.join(data[:EXCERPT * 4].decode('utf-8', 'replace').split())
-    return text[:EXCERPT] + ('...' if len(text) > EXCERPT else '')
 
 
 class HttpTransport(Transport):
@@ -292,43 +249,6 @@ class HttpTransport(Transport):
 
     def close(self):
         """Nothing to release: every request has its own connection."""
-
-
-def _host(url):
-    """scheme://host:port of ``url`` (never the user info nor the path)."""
-    parts = urlsplit(url)
-    try:
-        port = ':%d' % parts.port if parts.port else ''
-    except ValueError:
-        port = ''
-    return '%s://%s%s' % (parts.scheme, parts.hostname or '?', port)
-
-
-def _verify_failure(exc):
-    """True when a TLS error is a certificate (chain or host name) verification failure."""
-    seen, todo = set(), [exc]
-    while todo:
-        e = todo.pop()
-        if e is None or id(e) in seen or not isinstance(e, BaseException):
-            continue
-        seen.add(id(e))
-        if isinstance(e, ssl.SSLCertVerificationError) or type(e).__name__ == 'CertificateError':
-            return True
-        todo += [e.__cause__, e.__context__, getattr(e, 'reason', None)] + list(e.args)
-    return 'CERTIFICATE_VERIFY_FAILED' in str(exc)
-
-
-def _reason(exc):
-    """The innermost useful reason of a requests/urllib3 error, on one line."""
-    inner = exc
-    while True:
-        nxt = getattr(inner, 'reason', None) or (inner.args[0] if inner.args else None)
-        if isinstance(nxt, BaseException) and nxt is not inner:
-            inner = nxt
-            continue
-        break
-    text = re.sub(r'<[^<>]* object at 0x[0-9a-f]+>: ', '', ' '.join(str(inner).split()))
-    return text[:200]
 
 
 TRANSPORT = HttpTransport

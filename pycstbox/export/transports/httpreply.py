@@ -1,0 +1,94 @@
+"""What an HTTP server or the ``requests`` library answered, made fit for a message.
+
+``parse_retry_after`` (seconds from a ``Retry-After`` header), ``excerpt`` (at most
+:data:`EXCERPT_BYTES` of an answer's body, on one line), ``host`` (scheme://host:port,
+never the user info nor the path), ``verify_failure`` (is a TLS error a certificate
+verification failure?) and ``reason`` (the innermost useful reason of an exception).
+Used by the ``http`` transport; standard library only.
+"""
+
+import email.utils
+import re
+import ssl
+import time
+import zlib
+from urllib.parse import urlsplit
+
+EXCERPT = 200
+#: at most this much of an error answer's body is read (for the message)
+EXCERPT_BYTES = 64 * 1024
+
+
+def parse_retry_after(value, now=None):
+    """Seconds to wait from a ``Retry-After`` header (delay or HTTP date), None if unusable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    now = time.time() if now is None else now
+    return max(0.0, when.timestamp() - now)
+
+
+def excerpt(response):
+    """The start of the answer's body, on one line: at most EXCERPT_BYTES are read."""
+    data = b''
+    try:
+        while len(data) < EXCERPT_BYTES:
+            chunk = response.raw.read(min(16384, EXCERPT_BYTES - len(data)),
+                                      decode_content=False)
+            if not chunk:
+                break
+            data += chunk
+    except Exception:  # pylint: disable=broad-except  # cut, or the deadline: what we have
+        pass
+    if response.headers.get('Content-Encoding', '').lower() in ('gzip', 'x-gzip', 'deflate'):
+        try:
+            data = zlib.decompressobj(47).decompress(data, EXCERPT_BYTES)
+        except zlib.error:
+            data = b''
+    text = ' '.join(data[:EXCERPT * 4].decode('utf-8', 'replace').split())
+    return text[:EXCERPT] + ('...' if len(text) > EXCERPT else '')
+
+
+def host(url):
+    """scheme://host:port of ``url`` (never the user info nor the path)."""
+    parts = urlsplit(url)
+    try:
+        port = ':%d' % parts.port if parts.port else ''
+    except ValueError:
+        port = ''
+    return '%s://%s%s' % (parts.scheme, parts.hostname or '?', port)
+
+
+def verify_failure(exc):
+    """True when a TLS error is a certificate (chain or host name) verification failure."""
+    seen, todo = set(), [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen or not isinstance(e, BaseException):
+            continue
+        seen.add(id(e))
+        if isinstance(e, ssl.SSLCertVerificationError) or type(e).__name__ == 'CertificateError':
+            return True
+        todo += [e.__cause__, e.__context__, getattr(e, 'reason', None)] + list(e.args)
+    return 'CERTIFICATE_VERIFY_FAILED' in str(exc)
+
+
+def reason(exc):
+    """The innermost useful reason of a requests/urllib3 error, on one line."""
+    inner = exc
+    while True:
+        nxt = getattr(inner, 'reason', None) or (inner.args[0] if inner.args else None)
+        if isinstance(nxt, BaseException) and nxt is not inner:
+            inner = nxt
+            continue
+        break
+    text = re.sub(r'<[^<>]* object at 0x[0-9a-f]+>: ', '', ' '.join(str(inner).split()))
+    return text[:200]
