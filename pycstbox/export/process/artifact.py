@@ -8,6 +8,10 @@ little RAM).  When the upload fails, :meth:`Artifact.persist` moves it to the
 spool too, so that the retry at the next slot does not depend on the event
 store still holding the events.  A successful upload removes it.
 
+Staged and spooled files are readable by their owner only: files 0600, the
+directories this module creates 0700 (the runtime directory itself stays
+world-readable for ``status.json``).
+
 The SHA-256 and size of the file are computed once, while it is written
 (:attr:`Artifact.sha256`, :attr:`Artifact.size`), for the delivery journal; a
 file kept from an earlier attempt is hashed from disk, in chunks
@@ -17,10 +21,16 @@ file kept from an earlier attempt is hashed from disk, in chunks
 import hashlib
 import os
 
-from pycstbox.export.atomic import fsync_dir
+from pycstbox.export.atomic import fsync_dir, makedirs_private
 
 #: bytes kept in the runtime directory before moving to flash
 DEFAULT_LIMIT = 32 * 1024 * 1024
+
+
+def _create(path, append=False):
+    """A binary file object writing ``path``, created 0600."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_APPEND if append else os.O_TRUNC)
+    return os.fdopen(os.open(path, flags, 0o600), 'ab' if append else 'wb')
 
 
 class _SpillingFile:
@@ -30,7 +40,7 @@ class _SpillingFile:
         self.path = fast
         self._slow = slow
         self._limit = limit
-        self._f = open(fast, 'wb')
+        self._f = _create(fast)
         self._size = 0
         self.hash = hashlib.sha256()
 
@@ -40,8 +50,8 @@ class _SpillingFile:
         if self._size > self._limit and self.path != self._slow:
             self._f.flush()
             self._f.close()
-            os.makedirs(os.path.dirname(self._slow), exist_ok=True)
-            with open(self.path, 'rb') as src, open(self._slow, 'wb') as dst:
+            makedirs_private(os.path.dirname(self._slow))
+            with open(self.path, 'rb') as src, _create(self._slow) as dst:
                 while True:
                     chunk = src.read(1 << 20)
                     if not chunk:
@@ -49,7 +59,7 @@ class _SpillingFile:
                     dst.write(chunk)
             os.unlink(self.path)
             self.path = self._slow
-            self._f = open(self.path, 'ab')
+            self._f = _create(self.path, append=True)
         return self._f.write(data)
 
     def flush(self):
@@ -84,14 +94,14 @@ class Artifact:
     def open(self):
         """A writable binary file object for the job's output (starts in the runtime dir)."""
         try:
-            os.makedirs(os.path.dirname(self.fast), exist_ok=True)
+            makedirs_private(os.path.dirname(self.fast))
             # never fill the tmpfs: past half of its free space the file moves to flash
             st = os.statvfs(os.path.dirname(self.fast))
             limit = min(self.limit, st.f_bavail * st.f_frsize // 2)
             f = _SpillingFile(self.fast, self.slow, limit)
         except OSError:
             # no usable runtime directory: write to flash directly
-            os.makedirs(os.path.dirname(self.slow), exist_ok=True)
+            makedirs_private(os.path.dirname(self.slow))
             f = _SpillingFile(self.slow, self.slow, self.limit)
         self._file = f
         return f
@@ -109,12 +119,12 @@ class Artifact:
         """Make sure the file is on flash (for a retry at the next slot). Returns its path."""
         if self.path is None or self.path == self.slow:
             return self.path
-        os.makedirs(os.path.dirname(self.slow), exist_ok=True)
+        makedirs_private(os.path.dirname(self.slow))
         try:
             os.replace(self.path, self.slow)
         except OSError:             # runtime dir on another filesystem
             tmp = self.slow + '.part'
-            with open(self.path, 'rb') as src, open(tmp, 'wb') as dst:
+            with open(self.path, 'rb') as src, _create(tmp) as dst:
                 while True:
                     chunk = src.read(1 << 20)
                     if not chunk:

@@ -3,6 +3,7 @@
 A dead letter is the job's entry (``<id>.json``, a backlog entry as is) or an
 outbox file, plus ``<id>.error``: a text saying what failed, when, and the
 receiver's answer.  ``requeue`` (``take``) gives it back to the backlog.
+Dead letters are readable by their owner only (files 0600, directories 0700).
 """
 
 import datetime
@@ -10,7 +11,7 @@ import logging
 import os
 from typing import NamedTuple
 
-from pycstbox.export.atomic import fsync_dir, list_names, write_atomic
+from pycstbox.export.atomic import fsync_dir, list_names, makedirs_private, write_atomic
 from pycstbox.export.transports.filename import printable
 
 log = logging.getLogger(__name__)
@@ -36,10 +37,11 @@ class DeadLetters:
     def add_file(self, group, src, name, reason, now):
         """Move the file ``src`` in as ``name`` with its ``.error`` text. Returns the new path."""
         d = self._dir(group)
-        os.makedirs(d, exist_ok=True)
+        makedirs_private(d)
         dest = os.path.join(d, name)
-        write_atomic(dest + '.error', _error_text(reason, now), skip_unchanged=False)
+        write_atomic(dest + '.error', _error_text(reason, now), mode=0o600, skip_unchanged=False)
         os.replace(src, dest)
+        os.chmod(dest, 0o600)
         fsync_dir(d)
         fsync_dir(os.path.dirname(src) or '.')
         log.error('dead letter %s/%s: %s', group, printable(name), reason)
@@ -48,10 +50,10 @@ class DeadLetters:
     def add_data(self, group, name, data, reason, now):
         """Write ``data`` as the dead letter ``name`` with its ``.error`` text."""
         d = self._dir(group)
-        os.makedirs(d, exist_ok=True)
+        makedirs_private(d)
         dest = os.path.join(d, name)
-        write_atomic(dest, data)
-        write_atomic(dest + '.error', _error_text(reason, now), skip_unchanged=False)
+        write_atomic(dest, data, mode=0o600)
+        write_atomic(dest + '.error', _error_text(reason, now), mode=0o600, skip_unchanged=False)
         log.error('dead letter %s/%s: %s', group, name, reason)
         return dest
 
