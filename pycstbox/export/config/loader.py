@@ -24,7 +24,7 @@ import os
 import re
 import socket
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, timedelta, timezone
 
 from pycstbox.export.config.schema import (EVENTSTORE, JOB, LOG, MAX_TIMEOUT, TOP, TARGET_SCHEMAS,
                                            Options, check_range, check_table, check_value)
@@ -200,6 +200,16 @@ def _get(settings, origin, key, kind, default):
     return value
 
 
+def _no_zone_files():
+    """A hint when no zone file at all can be found ('' when they are there)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    try:
+        ZoneInfo('Etc/UTC')
+    except (ZoneInfoNotFoundError, ValueError):
+        return ': no zone files are installed, install the tzdata package'
+    return ''
+
+
 def _build(settings, origin, targets, jobs, files):
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
     g = lambda key, kind, default: _get(settings, origin, key, kind, default)  # noqa: E731
@@ -215,8 +225,12 @@ def _build(settings, origin, targets, jobs, files):
     try:
         tz = ZoneInfo(tzname)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError('unknown time zone %r (use a name such as "UTC" or "Europe/Paris")'
-                          % tzname, origin.get('timezone'), 'timezone') from exc
+        if tzname in ('UTC', 'Etc/UTC'):     # needs no zone file (tzdata may be missing)
+            tz = timezone.utc
+        else:
+            raise ConfigError('unknown time zone %r (use a name such as "UTC" or "Europe/Paris")%s'
+                              % (tzname, _no_zone_files()), origin.get('timezone'),
+                              'timezone') from exc
     timeout = g('eventstore.timeout', (int, float), 60.0)
     check_range(timeout, 0, MAX_TIMEOUT, origin.get('eventstore.timeout'), 'eventstore.timeout',
                 ' s', low_open=True)
