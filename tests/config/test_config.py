@@ -344,12 +344,21 @@ def test_eventstore_timeout_out_of_range(tmp_path, value, problem):
     ('url = "https:///x"', 'url', 'no host name'),
     ('headers = { "X-A" = "a\\r\\nX-Injected: 1" }', 'headers', 'control character'),
     ('headers = { "X A" = "b" }', 'headers', "invalid header name 'X A'"),
+    ('headers = { "X-A" = "\u20ac" }', 'headers', 'only Latin-1'),
+    ('password = "\u20ac-pw"', 'password', 'HTTP Basic authentication cannot carry'),
+    ('field = "a\\"b"', 'field', 'invalid form field name'),
 ])
 def test_http_target_values_out_of_range(tmp_path, extra, key, problem):
     """HTTP timeouts, URL and headers that would fail every upload are refused at load."""
     text = HTTP.replace('url = "https://dwh.example.org/x"\n', '') if key == 'url' else HTTP
     path, msg = error_of(tmp_path, 'site = "s"\n' + text + extra + '\n')
     assert msg.startswith('%s: targets.dwh.%s: ' % (path, key)) and problem in msg, msg
+
+
+def test_eventstore_channel_is_a_path_element(tmp_path):
+    """A channel that cannot be a D-Bus object path element is refused at load."""
+    path, msg = error_of(tmp_path, GOOD.replace('timeout = 5', 'channel = "sen/sor"'))
+    assert msg.startswith("%s: eventstore.channel: invalid channel 'sen/sor'" % path)
 
 
 def test_serial_baudrate_range(tmp_path):

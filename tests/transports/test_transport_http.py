@@ -405,3 +405,9 @@ def test_check_states_the_bound_and_hides_secrets_even_at_debug(http_peer, tmp_p
         assert 'each request ends within 7 s + 5 s per 256 KiB sent' in res.stdout, out
     assert 'api_key=***' in res.stderr     # urllib3's DEBUG request line, redacted
     assert res.returncode == 1 and 'FAILED (temporary)' in res.stdout
+
+
+def test_request_that_cannot_be_built_is_permanent(http_peer, data_file):
+    """A header the HTTP library cannot encode is a permanent error, never a raw exception."""
+    with pytest.raises(PermanentError, match='cannot be made'):
+        http(http_peer, headers={'X-Euro': '\u20ac'}).send(data_file[0], 'a.csv')

@@ -234,8 +234,12 @@ def _build(settings, origin, targets, jobs, files):
     timeout = g('eventstore.timeout', (int, float), 60.0)
     check_range(timeout, 0, MAX_TIMEOUT, origin.get('eventstore.timeout'), 'eventstore.timeout',
                 ' s', low_open=True)
-    eventstore = EventStoreConfig(g('eventstore.address', str, ''),
-                                  g('eventstore.channel', str, 'sensor') or 'sensor',
+    channel = g('eventstore.channel', str, 'sensor') or 'sensor'
+    if not re.fullmatch(r'[A-Za-z0-9_]+', channel):
+        raise ConfigError('invalid channel %r: it is a D-Bus object path element (letters, '
+                          'digits and "_"), e.g. "sensor"' % channel,
+                          origin.get('eventstore.channel'), 'eventstore.channel')
+    eventstore = EventStoreConfig(g('eventstore.address', str, ''), channel,
                                   g('eventstore.flush', bool, True), float(timeout),
                                   *_read_root(g, origin))
     level = g('log.level', str, 'INFO').upper()

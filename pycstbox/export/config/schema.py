@@ -190,6 +190,14 @@ def validate_target(ttype, o, fname, key):
             fail('url', 'must start with http:// or https://, not %r' % redact(url))
         _check_url(url, fail)
         _check_headers(o['headers'], fail)
+        if not _TOKEN.fullmatch(o['field']):
+            fail('field', 'invalid form field name %r: letters, digits and - _ . only'
+                 % o['field'])
+        for k in ('username', 'password'):
+            if not _latin1(o[k]):
+                fail('password_file' if k == 'password' and o['password_file'] else k,
+                     'holds characters HTTP Basic authentication cannot carry (only Latin-1 '
+                     'ones)')
         o['method'] = o['method'].upper()
         if o['method'] not in ('POST', 'PUT'):
             fail('method', 'must be POST (multipart form) or PUT (raw body)')
@@ -234,3 +242,14 @@ def _check_headers(headers, fail):
         if any(ord(c) < 32 and c != '\t' or ord(c) == 127 for c in value):
             fail('headers', 'the value of header %s holds a control character (line break?)'
                  % name)
+        if not _latin1(value):
+            fail('headers', 'the value of header %s holds characters HTTP headers cannot carry '
+                            '(only Latin-1 ones)' % name)
+
+
+def _latin1(text):
+    try:
+        str(text).encode('latin-1')
+    except UnicodeEncodeError:
+        return False
+    return True

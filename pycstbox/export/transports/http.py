@@ -191,6 +191,9 @@ class HttpTransport(Transport):
                             requests.exceptions.InvalidSchema, requests.exceptions.URLRequired)):
             return self.permanent('invalid url %r: fix url in the target configuration'
                                   % self.url)
+        if isinstance(exc, (requests.exceptions.InvalidHeader, UnicodeError)):
+            return self.permanent('the request to %s cannot be made: %s: check url, headers, '
+                                  'username and password' % (_host(url), _reason(exc)))
         if isinstance(exc, requests.exceptions.RequestException):
             return self.temporary('connection to %s failed: %s (will retry)'
                                   % (_host(url), _reason(exc)))
