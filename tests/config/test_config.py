@@ -445,3 +445,17 @@ def test_secrets_outside_password_are_not_shown(tmp_path):
     assert 'UrlPassw0rd' not in msg and 'ftp://***@dwh.example.org/x' in msg
     path, msg = error_of(tmp_path, HTTP + 'password = 12345678\n')
     assert msg == '%s: targets.dwh.password: must be a string, not an integer' % path
+
+
+def test_sample_documents_every_url_placeholder():
+    """The sample's http target documents each placeholder the transport fills in url."""
+    sample = os.path.join(os.path.dirname(__file__), '..', '..', 'etc', 'export.toml')
+    text = open(sample, encoding='utf-8').read()
+    http_part = text[text.index('# type = "http"'):text.index('# [targets.usb]')]
+    src = os.path.join(os.path.dirname(__file__), '..', '..', 'pycstbox', 'export', 'transports',
+                       'http.py')
+    filled = set(re.findall(r"'(\{[a-z]+\})'", open(src, encoding='utf-8').read()))
+    assert filled == {'{site}', '{job}', '{name}'}
+    for placeholder in filled:
+        assert '"%s"' % placeholder in http_part, placeholder
+    assert 'PUT' in http_part and 'every window' in http_part
