@@ -307,6 +307,7 @@ def test_ftp_verify_option(tmp_path):
 
 @pytest.mark.parametrize('line,key,problem', [
     ('period = "100000w"', 'period', "invalid duration '100000w': too long (at most 366d)"),
+    ('period = "30s"', 'period', '30s is too short (at least 1m'),
     ('period = "99999999999w"', 'period', "invalid duration '99999999999w': too long"),
     pytest.param('period = "%sw"' % ('9' * 5000), 'period', 'too long', id='5000 digits'),
     ('delay = "9999999w"', 'delay', 'too long'),
@@ -375,7 +376,7 @@ def test_extreme_accepted_values_never_overflow(tmp_path):
     from pycstbox.export.process.window import due_windows, next_due_time
     from datetime import datetime, timezone
     for extra in ('period = "366d"\ndelay = "366d"\nmax_age = "3660d"\n',
-                  'period = "1s"\ndelay = "0s"\nmax_age = "2s"\n'):
+                  'period = "1m"\ndelay = "0s"\nmax_age = "2m"\n'):
         for start in ('2000-01-01', '2099-12-31'):
             cfg = load(write(tmp_path, GOOD.replace('2026-11-01', start) + extra), environ={})
             job = cfg.jobs['daily']

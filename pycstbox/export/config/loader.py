@@ -44,7 +44,7 @@ DEFAULT_TEXTFILE = '/var/lib/prometheus/node-exporter/cstbox_export.prom'
 #: overrides that default (tests and unprivileged runs: "" = off), never a configured value
 METRICS_ENV_VAR = 'CBX_EXPORT_METRICS_TEXTFILE'
 #: sane ranges of job values (nothing computed from them can overflow)
-MAX_PERIOD = timedelta(days=366)
+MIN_PERIOD, MAX_PERIOD = timedelta(minutes=1), timedelta(days=366)
 MAX_DELAY = timedelta(days=366)
 MAX_AGE = timedelta(days=3660)
 MAX_TRY = 20
@@ -378,6 +378,9 @@ def _job(name, fname, body, targets):
                           % (o['target'], _suggest(o['target'], targets),
                              ', '.join(sorted(targets)) or 'none'), fname, key + '.target')
     period = duration('period', MAX_PERIOD)
+    if period < MIN_PERIOD:
+        raise ConfigError('%s is too short (at least %s: one file per window)'
+                          % (o['period'], format_duration(MIN_PERIOD)), fname, key + '.period')
     secs = int(period.total_seconds())
     if 86400 % secs and secs % 86400:
         raise ConfigError('period %s neither divides a day evenly nor is whole days, so '
