@@ -2,7 +2,8 @@
 
 - :func:`upload`: CreateMultipartUpload declaring ``x-amz-checksum-algorithm: SHA256``,
   then each part hashed from the file and sent with its ``x-amz-checksum-sha256`` (one
-  part in flight, read in chunks: memory flat), then CompleteMultipartUpload listing each
+  part in flight, read in chunks: memory flat; the next part is hashed by a helper
+  thread while this one is sent), then CompleteMultipartUpload listing each
   part's ETag and checksum.  Any failure (or a 412 at completion) aborts the upload, best
   effort, so no orphan parts accumulate.  At most 10,000 parts: a larger file gets larger
   parts.  Returns the composite checksum ``base64(sha256(part digests))-N``.
@@ -14,6 +15,7 @@
 
 import hashlib
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from pycstbox.export.transports.filename import printable
 from pycstbox.export.transports.s3wire import FileRange, xml_tag
@@ -57,10 +59,14 @@ def upload(t, fd, size, okey, what):
         raise t.temporary('%s: the store gave no UploadId (will retry)' % what)
     ranges = part_ranges(size, t.part_size)
     done = False
+    pool = ThreadPoolExecutor(1)     # hashes the next part while this one is sent
     try:
         parts = []
-        for n, off, length in ranges:
-            digest = _hash(fd, off, length)
+        ahead = pool.submit(_hash, fd, ranges[0][1], ranges[0][2])
+        for i, (n, off, length) in enumerate(ranges):
+            digest = ahead.result()
+            if i + 1 < len(ranges):
+                ahead = pool.submit(_hash, fd, ranges[i + 1][1], ranges[i + 1][2])
             _, h, _ = t.request('PUT', okey, params=[('partNumber', str(n)), ('uploadId', uid)],
                                 headers={'x-amz-checksum-sha256': _b64(digest)},
                                 body=FileRange(fd, off, length), payload=digest.hex(),
@@ -80,6 +86,7 @@ def upload(t, fd, size, okey, what):
             raise t.err.answer(503, h, body, '%s (completion)' % what)
         done = status == 200
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         if not done:
             abort(t, okey, uid)
     ours = composite([d for _, _, d in parts])
