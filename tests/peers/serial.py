@@ -8,16 +8,24 @@ Usage::
             transport.send(...)
         rx.returncode                                   # after the block: rb's exit status
 
+``ScriptedReceiver(link, ...)`` is an XMODEM-1K (CRC) receiver of ours on the receiving pty
+(a thread) that can misbehave on purpose: answer each block with two ACKs (as a receiver that
+got the block twice does), answer the successive EOTs with given bytes then fall silent (as
+``rx`` once it has exited).
+
 ``receiver()`` starts ``rb --ymodem -b -y -u`` (files land in ``outdir`` under the name of
 YMODEM block 0, overwriting) or ``rx -c -b xmodem.bin`` (in ``outdir``), reading and writing the
 receiving pty; on exit it waits for the receiver a few seconds, then kills it.  socat is
 stopped when the link exits.
 """
 
+import binascii
 import os
+import select
 import shutil
 import signal
 import subprocess
+import threading
 import time
 
 SOCAT = '/usr/bin/socat'
@@ -126,3 +134,71 @@ class SerialLink:
 
     def clean(self):
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+class ScriptedReceiver:
+    """XMODEM-1K (CRC) receiver in a thread on ``link.receiving`` (a context manager).
+
+    ``double_ack``: every good block is answered ACK ACK.  ``eot_answers``: the bytes
+    answering the 1st, 2nd... EOT; after them the receiver stays silent.  After the block:
+    ``data`` (blocks received, padding kept), ``eots`` (EOTs seen).  It stops after ``idle``
+    s without input, or when the block exits.
+    """
+
+    def __init__(self, link, double_ack=False, eot_answers=(b'\x06',), idle=4.0):
+        self.path, self.double_ack, self.idle = link.receiving, double_ack, idle
+        self.eot_answers = list(eot_answers)
+        self.data, self.eots, self.error = bytearray(), 0, None
+        self.fd = os.open(self.path, os.O_RDWR | os.O_NOCTTY)
+        self.stop_r, self.stop_w = os.pipe()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _read(self, size):
+        out = b''
+        while len(out) < size:
+            ready, _, _ = select.select([self.fd, self.stop_r], [], [], self.idle)
+            if not ready or self.stop_r in ready:
+                raise TimeoutError('no input for %g s' % self.idle)
+            out += os.read(self.fd, size - len(out))
+        return out
+
+    def _run(self):
+        try:
+            started = time.monotonic()   # 'C' until the sender starts (its open flushes)
+            while not select.select([self.fd], [], [], 0.2)[0]:
+                if time.monotonic() - started > self.idle:
+                    return
+                os.write(self.fd, b'C')
+            seq = 1
+            while True:
+                head = self._read(1)
+                if head == b'\x04':
+                    self.eots += 1
+                    if self.eot_answers:
+                        os.write(self.fd, self.eot_answers.pop(0))
+                    continue
+                if head not in (b'\x01', b'\x02'):
+                    continue
+                body = self._read(2 + (128 if head == b'\x01' else 1024) + 2)
+                block = body[2:-2]
+                good = body[0] == 0xff - body[1] and \
+                    binascii.crc_hqx(block, 0) == int.from_bytes(body[-2:], 'big')
+                if good and body[0] == seq & 0xff:
+                    self.data += block
+                    seq += 1
+                os.write(self.fd, (b'\x06\x06' if self.double_ack else b'\x06') if good
+                         else b'\x15')
+        except TimeoutError:
+            pass
+        except Exception as exc:  # pylint: disable=broad-except  # shown by the test
+            self.error = exc
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        os.write(self.stop_w, b'x')
+        self.thread.join(self.idle + 2)
+        for fd in (self.fd, self.stop_r, self.stop_w):
+            os.close(fd)

@@ -13,9 +13,14 @@ The block sender is this module's (``python3-xmodem`` has no YMODEM; its CRC is 
 the receiver must ask for CRC (``C``).  Every block is acknowledged by the receiver
 before the next one is sent; a block not acknowledged in time is sent again (lrzsz
 flushes its input right after each ACK, so the next block may be lost on fast links);
-:meth:`send` returns once the end of the file (EOT) was acknowledged.  The receiver
-names the file itself: a failed transfer may leave a partial file on the receiving side
-(lrzsz keeps it); the next successful send overwrites it.
+answers already waiting before a block or EOT is sent are stale and dropped (a duplicate
+ACK must not pass for the next one); :meth:`send` returns once the end of the file (EOT)
+was acknowledged.  XMODEM ``rx`` exits right after that last ACK: if it is lost, the
+sender cannot know whether the receiver holds the file (the error says so and the file is
+sent again).  On a pty pair (socat) rx's exit discards that ACK unless socat already read
+it (Linux ptys do not drain): run rx behind a relay (``socat pty,... EXEC:rx``) for tests.
+The receiver names the file itself: a failed transfer may leave a partial file on the
+receiving side (lrzsz keeps it); the next successful send overwrites it.
 
 Options: ``port`` (device), ``baudrate`` (115200), ``protocol`` (``ymodem``),
 ``timeout`` (60 s: longest silence of the receiver tolerated at any point).
@@ -43,6 +48,10 @@ class _Abort(Exception):
     """Internal: the receiver is silent or cancelled (message for the technician)."""
 
 
+class _Silent(_Abort):
+    """Internal: the receiver said nothing for ``timeout`` s."""
+
+
 class _Line:
     """getc/putc over a pyserial port, with a deadline on the receiver's silence."""
 
@@ -60,7 +69,7 @@ class _Line:
             if data:
                 break
             if now - self.last >= self.timeout:
-                raise _Abort('the receiver stayed silent for %g s' % self.timeout)
+                raise _Silent('the receiver stayed silent for %g s' % self.timeout)
             if now >= until:
                 return None
         self.last = now
@@ -68,6 +77,15 @@ class _Line:
         if self.cancels >= 2:
             raise _Abort('the receiver cancelled the transfer')
         return data
+
+    def discard(self):
+        """Drop the bytes already received (CAN CAN still cancels)."""
+        waiting = self.port.in_waiting
+        if waiting:
+            for char in self.port.read(waiting):
+                self.cancels = self.cancels + 1 if char == CAN[0] else 0
+                if self.cancels >= 2:
+                    raise _Abort('the receiver cancelled the transfer')
 
     def putc(self, data, timeout=1):
         self.port.write(data)
@@ -130,7 +148,8 @@ class SerialTransport(Transport):
                     self._block0(line, crc, _header(name, st.st_size, st.st_mtime))
                 else:
                     line.wait_for((CRC,), 'start the transfer (it must ask for CRC)')
-                self._blocks(line, crc, src)
+                count = self._blocks(line, crc, src)
+                self._eot(line, count)
                 if self.protocol == 'ymodem':
                     self._block0(line, crc, b'', final=True)
             except _Abort as exc:
@@ -175,18 +194,40 @@ class SerialTransport(Transport):
         return False
 
     def _blocks(self, line, crc, src):
-        """XMODEM-1K data blocks (CRC), each ACKed, then EOT ACKed."""
-        seq = 1
+        """XMODEM-1K data blocks (CRC), each ACKed; returns their count."""
+        seq = count = 0
         while True:
             data = src.read(1024)
             if not data:
                 break
+            seq, count = (seq + 1) & 0xff, count + 1
+            line.discard()   # answers to earlier tries (a duplicate ACK/NAK) are stale
             if not self._exchange(line, self._packet(crc, seq, data), RETRY, self._wait(1.0)):
-                raise _Abort('block %d was not acknowledged after %d tries' % (seq, RETRY))
-            seq = (seq + 1) & 0xff
-        # lrzsz waits 1 s of silence before it acknowledges EOT
-        if not self._exchange(line, EOT, RETRY, self._wait(2.0)):
-            raise _Abort('the end of the file was not acknowledged')
+                raise _Abort('block %d was not acknowledged after %d tries' % (count, RETRY))
+        return count
+
+    def _eot(self, line, count):
+        """EOT until ACKed; when it is not, say what the protocol cannot tell.
+
+        lrzsz takes EOT only after 1 s of silence (a byte within that second makes it
+        NAK), so EOT is sent again after 2 s.  XMODEM ``rx`` exits right after its ACK:
+        when that last ACK is lost (noise; on a pty, rx's exit flushes it away), nothing
+        tells a receiver that holds the whole file from one that never saw EOT.  YMODEM
+        ``rb`` stays for the next header and acknowledges a repeated EOT.
+        """
+        line.discard()   # a stale ACK must not pass for the answer to EOT
+        try:
+            if self._exchange(line, EOT, RETRY, self._wait(2.0)):
+                return
+            why = 'after %d tries' % RETRY
+        except _Silent:
+            why = 'receiver silent for %g s' % self.timeout
+        if self.protocol != 'xmodem':
+            raise _Abort('the end of the file (EOT) was not acknowledged (%s)' % why)
+        raise _Abort('every block (%d) was acknowledged, the end of the file (EOT) was not (%s): '
+                     'the receiver may hold the complete file, XMODEM cannot tell a lost '
+                     'last ACK from an EOT never received (YMODEM confirms the end)'
+                     % (count, why))
 
     def _block0(self, line, crc, data, final=False):
         """YMODEM block 0: wait for 'C', send the header, wait for its ACK.
