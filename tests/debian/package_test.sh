@@ -15,7 +15,7 @@
 #   5. purges the package and checks that the machine is as it was
 #      (file lists of /etc /usr /var/lib, dpkg and apt bookkeeping excepted).
 #
-# Steps marked [daemon] need pycstbox/export/daemon.py: while it is not in the
+# Steps marked [daemon] need pycstbox/export/daemon/daemon.py: while it is not in the
 # tree, the init script is exercised with a stand-in daemon instead and the
 # [daemon] steps are skipped with a message; once it exists they are mandatory.
 # Whatever happens, the EXIT trap stops what was started and purges the package.
@@ -40,6 +40,7 @@ RUN_DIR=/run/cstbox-export
 PIDFILE=$RUN_DIR/cbx-exportd.pid
 LOGFILE=/var/log/cstbox/cstbox-export.log
 PY=/usr/bin/python3
+PROM=/var/lib/prometheus/node-exporter/cstbox_export.prom
 T0=$(date +%s)
 
 say() { echo "package_test: $*" >&2; }
@@ -109,7 +110,7 @@ wait_for() {
 
 snapshot() {
     find /etc /usr /var/lib -xdev \
-        \( -path /var/lib/dpkg -o -path /var/lib/apt -o -path /var/lib/ucf \
+        \( -path /var/lib/dpkg -o -path /var/lib/apt -o -path /var/lib/ucf -o -path $PROM \
            -o -path /etc/ld.so.cache -o -name __pycache__ \) -prune -o -print 2>/dev/null | sort
     for p in $RUN_DIR /usr/lib/python3/dist-packages/pycstbox $LOGFILE; do
         [ -e "$p" ] && echo "exists: $p"
@@ -157,6 +158,7 @@ for f in /usr/bin/cbx-export /usr/bin/cbx-exportd /usr/bin/cbx-evtdb \
          /usr/share/man/man1/cbx-evtdb.1.gz /usr/share/doc/cstbox-export/copyright \
          /usr/lib/python3/dist-packages/pycstbox/export/__init__.py \
          /usr/lib/python3/dist-packages/pycstbox/export/errors.py \
+         /usr/lib/python3/dist-packages/pycstbox/export/status.schema.json \
          /usr/lib/python3/dist-packages/pycstbox/evtdb; do
     grep -qx "$f" "$WORK/files" || fail "$f is missing from the package"
 done
@@ -237,11 +239,11 @@ say "installed: state dir, rc links, imports and commands ok"
 set +e; init status >/dev/null 2>&1; rc=$?; set -e
 [ $rc -eq 3 ] || fail "'$INIT status' exits $rc when stopped, expected 3"
 
-if [ -f "$REPO/pycstbox/export/daemon.py" ]; then
+if [ -f "$REPO/pycstbox/export/daemon/daemon.py" ]; then
     REAL_DAEMON=1
 else
     REAL_DAEMON=0
-    say "SKIPPED [daemon] steps: pycstbox/export/daemon.py is not in the tree yet;"
+    say "SKIPPED [daemon] steps: pycstbox/export/daemon/daemon.py is not in the tree yet;"
     say "        the init script is exercised with a stand-in cbx-exportd instead"
 fi
 
@@ -355,6 +357,12 @@ if [ $REAL_DAEMON = 1 ]; then
         || { cat "$WORK/status.out" >&2; fail "cbx-export status failed"; }
     daemon_running_says true || fail "cbx-export status --json does not see the running daemon"
     say "[daemon] cbx-export status: ok"
+    # ---- [daemon] metrics: node_exporter's default textfile, when node_exporter is installed.
+    if [ -d "$(dirname $PROM)" ] && $PY -c 'import prometheus_client' 2>/dev/null; then
+        wait_for 10 grep -q '^cstbox_export_daemon_up{site="pkgtest"} 1.0$' $PROM \
+            || { tail -n 20 "$LOGFILE" >&2; fail "$PROM does not say that the daemon is up"; }
+        say "[daemon] metrics written to $PROM"
+    fi
     # ---- [daemon] reload = SIGHUP: the same daemon re-reads its configuration.
     init reload >"$WORK/init.out" 2>&1 || { cat "$WORK/init.out" >&2; fail "'$INIT reload' failed"; }
     wait_for 10 grep -q 'configuration reloaded' "$LOGFILE" \
@@ -397,6 +405,7 @@ fi
 
 # ---------------------------------------------------------------- 5. purge
 dpkg --purge $PKG >"$WORK/purge.log" 2>&1 || { cat "$WORK/purge.log" >&2; fail "dpkg --purge failed"; }
+[ ! -e $PROM ] || fail "$PROM is left behind: node_exporter would serve a removed program's metrics"
 INSTALLED=0
 dpkg-query -W -f='${Status}' $PKG 2>/dev/null | grep -qv 'not-installed' && fail "$PKG is still known to dpkg after purge"
 snapshot >"$WORK/after"
