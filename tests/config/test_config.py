@@ -460,3 +460,17 @@ def test_sample_documents_every_url_placeholder():
     for placeholder in filled:
         assert '"%s"' % placeholder in http_part, placeholder
     assert 'PUT' in http_part and 'every window' in http_part
+
+
+def test_url_or_header_secret_in_a_readable_file_warns(tmp_path, caplog):
+    """Credentials in a URL or a secret header, in a file others can read, log a warning."""
+    path = write(tmp_path, 'site = "s"\n[targets.dwh]\ntype = "http"\n'
+                           'url = "https://dwh.example.org/x?token=T0k"\n'
+                           'headers = { Authorization = "Bearer B3arer" }\n')
+    os.chmod(path, 0o644)
+    with caplog.at_level(logging.WARNING, logger='pycstbox.export.config.loader'):
+        load(path, environ={})
+    messages = [r.getMessage() for r in caplog.records]
+    assert any('targets.dwh.url: the file is readable by other users' in m for m in messages)
+    assert any('targets.dwh.headers: the file is readable by other users' in m for m in messages)
+    assert 'T0k' not in caplog.text and 'B3arer' not in caplog.text

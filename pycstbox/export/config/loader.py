@@ -31,6 +31,7 @@ from pycstbox.export.config.schema import (EVENTSTORE, JOB, LOG, MAX_TIMEOUT, TO
 from pycstbox.export.config.duration import format_duration, parse_date, parse_duration
 from pycstbox.export.config.schema import METRICS
 from pycstbox.export.errors import ConfigError
+from pycstbox.export.redact import redact, secret_name
 
 log = logging.getLogger(__name__)
 
@@ -187,11 +188,24 @@ def _read(fname):
         raise ConfigError('invalid TOML: not UTF-8 text', fname) from exc
     if mode & 0o077:
         for name, body in raw.get('targets', {}).items():
-            if isinstance(body, dict) and 'password' in body:
-                log.warning('%s: targets.%s.password: the file is readable by other users '
-                            '(mode %04o): chmod 600 it, or use password_file',
-                            fname, name, mode & 0o7777)
+            for k in _secrets_in(body):
+                log.warning('%s: targets.%s.%s: the file is readable by other users '
+                            '(mode %04o): chmod 600 it, or use %s', fname, name, k,
+                            mode & 0o7777, 'password_file' if k in ('password', 'url', 'headers')
+                            else k + '_file')
     return raw
+
+
+def _secrets_in(body):
+    """The keys of a target table that hold a secret (a password, URL credentials...)."""
+    if not isinstance(body, dict):
+        return []
+    found = [k for k in ('password', 'secret_access_key', 'session_token') if body.get(k)]
+    if isinstance(body.get('url'), str) and redact(body['url']) != body['url']:
+        found.append('url')
+    if isinstance(body.get('headers'), dict) and any(map(secret_name, body['headers'])):
+        found.append('headers')
+    return found
 
 
 def _get(settings, origin, key, kind, default):
