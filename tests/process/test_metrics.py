@@ -197,3 +197,16 @@ def test_unwritable_textfile_warns_once_and_leaves_nothing(env, tmp_path, caplog
         assert tf.update(doc) is False and tf.update(doc) is False
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1 and 'missing-dir' in warnings[0], warnings
+
+
+def test_textfile_readable_by_node_exporter_whatever_the_umask(env, tmp_path):
+    """node_exporter (user prometheus) can read the file even when the writer's umask is 077."""
+    _, cfg, _ = env
+    doc = snapshot.collect(cfg, T('2026-11-21 01:00'), runtime_dir=str(tmp_path / 'run'))
+    path = tmp_path / 'cstbox_export.prom'
+    old = os.umask(0o077)
+    try:
+        assert metrics.Textfile(str(path)).update(doc) is True
+    finally:
+        os.umask(old)
+    assert os.stat(path).st_mode & 0o444 == 0o444

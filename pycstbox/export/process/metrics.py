@@ -173,6 +173,7 @@ class Textfile:
             pass
         try:
             client.write_to_textfile(self.path, reg)
+            _readable(self.path)
         except OSError as exc:
             self._cleanup()
             if not self._failed:
@@ -200,6 +201,14 @@ class Textfile:
                     os.unlink(os.path.join(folder, n))
                 except OSError:
                     pass
+
+
+def _readable(path):
+    """node_exporter runs as another user (prometheus): the file must be readable by all,
+    whatever the umask of the writer (write_to_textfile creates it with the umask's mode)."""
+    mode = os.stat(path).st_mode & 0o777
+    if mode & 0o444 != 0o444:
+        os.chmod(path, mode | 0o444)
 
 
 def write(config, doc):
