@@ -21,6 +21,10 @@ _FLOAT_RE = re.compile(r'[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\Z
 _NO_VALUE = ('', 'None', 'null')
 _SPECIAL_FLOATS = ('nan', 'inf', '-inf', '+inf', 'NaN', 'Infinity', '-Infinity')
 _BOOLEANS = {'True': True, 'False': False, 'true': True, 'false': False}
+#: one match for _INT_RE or _FLOAT_RE; a group matched (., exponent) means a float
+_NUMBER_RE = re.compile(r'[-+]?(?:[0-9]+(\.[0-9]*)?|(\.)[0-9]+)([eE][-+]?[0-9]+)?\Z')
+_WORDS = dict(_BOOLEANS, **{k: None for k in _NO_VALUE})
+_UNKNOWN = object()
 
 
 class Event(NamedTuple):
@@ -41,17 +45,18 @@ def decode_value(value):
     kept as they are.  Numbers and booleans are returned as plain Python values.
     """
     if isinstance(value, str):
-        if value in _NO_VALUE:
-            return None
-        b = _BOOLEANS.get(value)
-        if b is not None:
-            return b
-        if _INT_RE.match(value):
-            try:
-                return int(value)
-            except ValueError:      # past int()'s digit limit (4300): kept as its text
-                return str(value)
-        if _FLOAT_RE.match(value) or value in _SPECIAL_FLOATS:
+        known = _WORDS.get(value, _UNKNOWN)
+        if known is not _UNKNOWN:
+            return known
+        m = _NUMBER_RE.match(value)
+        if m is not None:
+            if m.lastindex is None:         # digits only: an integer
+                try:
+                    return int(value)
+                except ValueError:          # past int()'s digit limit (4300): kept as its text
+                    return str(value)
+            return float(value)
+        if value in _SPECIAL_FLOATS:
             return float(value)
         return str(value)
     if isinstance(value, bool) or value is None:

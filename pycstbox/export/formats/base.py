@@ -26,9 +26,10 @@ so that the second is unchanged), ``dwh-zip`` keeps whole seconds.
 
 import io
 import re
-from datetime import timezone
+from datetime import timedelta, timezone
 
 UTC = timezone.utc
+_SECOND = timedelta(seconds=1)
 BATCH = 2000            # events formatted before one write to the output
 
 _INT = re.compile(r'[-+]?[0-9]+')
@@ -61,6 +62,28 @@ def decode_value(text):
     if _FLOAT.fullmatch(text):
         return float(text)
     return text
+
+
+class SecondText:
+    """``'%Y-%m-%d %H:%M:%S'`` (``sep`` between date and time) of UTC datetimes, kept for
+    the last second seen: consecutive events mostly share their second."""
+
+    __slots__ = ('sep', 'lo', 'hi', 'last')
+
+    def __init__(self, sep):
+        self.sep = sep
+        self.lo = self.hi = None
+        self.last = ''
+
+    def text(self, ts):
+        """The text of aware UTC ``ts`` up to the second."""
+        lo = self.lo
+        if lo is not None and lo <= ts < self.hi:
+            return self.last
+        self.lo = lo = ts.replace(microsecond=0)
+        self.hi = lo + _SECOND
+        self.last = text = ts.isoformat(self.sep, 'seconds')[:19]
+        return text
 
 
 def utc(ts):

@@ -18,7 +18,7 @@ Reading back: ``csv.reader(f, delimiter=';')`` (default quoting), skip the heade
 
 import csv as _csv
 
-from .base import utc
+from .base import CsvFormat, utc
 from .csv import Csv
 
 
@@ -28,6 +28,7 @@ class ExcelCsv(Csv):
     name = 'excel-csv'
     extension = 'csv'
     dialect = {'delimiter': ';', 'lineterminator': '\r\n', 'quoting': _csv.QUOTE_NONNUMERIC}
+    write = CsvFormat.write          # through _row below, not csv's inlined row
 
     def _row(self, event):
         ts = utc(event.timestamp)
