@@ -34,7 +34,7 @@ import sys, types
 from pycstbox.export import transports
 endpoint, ak, sk, path, threshold = sys.argv[1:]
 opts = dict(endpoint=endpoint, region=%r, bucket=%r, access_key_id=ak, secret_access_key=sk,
-            multipart_threshold=threshold)
+            multipart_threshold=int(threshold))
 t = transports.create(types.SimpleNamespace(name='bench', type='s3', options=opts), site='b')
 print(t.send(path, 'bench.csv', job='py').checksum)
 ''' % (REGION, BUCKET)
@@ -95,9 +95,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--size-mb', type=int, default=100)
     ap.add_argument('--pairs', type=int, default=5)
-    ap.add_argument('--threshold', default='64MiB',
-                    help='multipart_threshold of B (default 64MiB: multipart, 8MiB parts; '
-                         '"128MiB": one PUT like curl)')
+    ap.add_argument('--threshold-mib', type=int, default=64,
+                    help='multipart_threshold of B in MiB (default 64: multipart, 8MiB '
+                         'parts; 128: one PUT like curl)')
     args = ap.parse_args()
     why = seaweedfs_usable()
     if why:
@@ -110,12 +110,13 @@ def main():
         curl = ['curl', '-sS', '--fail', '-o', '/dev/null', '--aws-sigv4',
                 'aws:amz:%s:s3' % REGION, '--user', '%s:%s' % (ak, sk),
                 '-H', 'x-amz-content-sha256: UNSIGNED-PAYLOAD', '-T', path, url]
-        ours = [pairs.PY, '-c', SENDER, peer.endpoint, ak, sk, path, args.threshold]
+        ours = [pairs.PY, '-c', SENDER, peer.endpoint, ak, sk, path,
+                str(args.threshold_mib << 20)]
         samples = pairs.interleave(lambda: timed(curl), lambda: timed(ours),
                                    pairs=args.pairs)
-        pairs.report('%d MB to SeaweedFS over loopback, multipart_threshold %s (B includes '
+        pairs.report('%d MB to SeaweedFS over loopback, multipart_threshold %dMiB (B includes '
                      'interpreter start, imports and the SHA-256 of every part)'
-                     % (args.size_mb, args.threshold),
+                     % (args.size_mb, args.threshold_mib),
                      'A curl --aws-sigv4', 'B s3 transport', samples,
                      goal='B/A throughput >= 0.8, B peak RSS < 40 MB')
         mb = args.size_mb

@@ -13,7 +13,7 @@ from tests.transports.harness import SECRET, Target, make
 
 def test_names_are_the_config_types():
     """The registry holds exactly the config type names of DESIGN section 6."""
-    assert transports.names() == ['dir', 'ftp', 'http', 'serial', 'sftp']
+    assert transports.names() == ['dir', 'ftp', 'http', 's3', 'serial', 'sftp']
 
 
 def test_get_unknown_type_is_key_error():

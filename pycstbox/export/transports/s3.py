@@ -42,12 +42,8 @@ MIN_RATE = 4096          # bytes/s counted in a request's deadline
 
 
 def _size(value, default):
-    if value is None or value == '':
-        return default
-    if isinstance(value, int):
-        return value
-    from pycstbox.export.config.size import parse_size
-    return parse_size(value)
+    """Bytes (the configuration has already turned "64MiB" into an int)."""
+    return default if value is None or value == '' else int(value)
 
 
 def b64(digest):
