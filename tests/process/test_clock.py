@@ -184,3 +184,26 @@ def test_orphan_files_are_swept_at_the_next_run(tmp_path):
     env.errors[:] = [TemporaryError('down', target='usb')]
     env.run(T('2026-11-21 02:00'))
     assert sorted(os.listdir(spool)) == kept and os.listdir(staging) == []
+
+
+def test_status_and_check_name_a_suspected_clock_fault(tmp_path):
+    """status (snapshot) and check name a held clock jump and a clock behind the watermark."""
+    import subprocess
+    import sys
+    from pycstbox.export.process import snapshot
+    env = Env(tmp_path)
+    env.run(T('2026-11-23 01:00'))
+    env.run(T('2040-01-01 00:00'))
+    doc = snapshot.collect(env.cfg, T('2040-01-01 00:10'), runtime_dir=env.runtime)
+    assert any('suspected clock fault' in p for p in doc['jobs']['daily']['problems'])
+    cfgfile = [f for f in env.cfg.files][0]
+    r = subprocess.run([sys.executable, '-m', 'pycstbox.export', '-c', cfgfile, 'check',
+                        'usb'], capture_output=True, text=True,
+                       env=dict(os.environ, CBX_EXPORT_NOW='2040-01-01T00:10:00Z',
+                                CBX_EXPORT_RUNTIME_DIR=env.runtime))
+    assert r.returncode == 1 and 'job daily: suspected clock fault' in r.stdout, r.stdout
+    (tmp_path / 'b').mkdir()
+    env2 = Env(tmp_path / 'b')
+    env2.run(T('2026-11-23 01:00'))
+    doc = snapshot.collect(env2.cfg, T('2026-11-20 00:00'), runtime_dir=env2.runtime)
+    assert any('before the watermark' in p for p in doc['jobs']['daily']['problems'])

@@ -268,4 +268,20 @@ def cmd_check(args, config):
                 name, target.type, 'temporary' if exc.temporary else 'permanent', exc))
         if limits:
             print('  %s' % limits)
+    ok = _check_clock(config) and ok
     return 0 if ok else 1
+
+
+def _check_clock(config):
+    """One line per job whose state says its clock looks wrong; False when any does."""
+    from pycstbox.export.process import clock
+    from pycstbox.export.process.state import JobState
+    t = now()
+    ok = True
+    for name in sorted(config.jobs):
+        st = JobState(config.state_dir, name, readonly=True)
+        suspect = clock.fault(now=t, watermark=st.watermark, jump=st.jump)
+        if suspect:
+            ok = False
+            print('job %s: %s' % (name, suspect))
+    return ok

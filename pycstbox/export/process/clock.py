@@ -65,3 +65,16 @@ def judge(*, now, seen, jump, watermark, due_end, max_age):
         'suspected clock fault: the clock jumped from %s to %s (more than max_age); '
         'nothing is queued or dead-lettered by age until it has stayed consistent '
         'until %s (check NTP/RTC)' % (_t(jump[0]), _t(jump[1]), _t(jump[1] + CONFIRM))))
+
+
+def fault(*, now, watermark, jump):
+    """A technician's line naming a suspected clock fault of a job, or None (status, check)."""
+    if jump is not None:
+        return ('suspected clock fault: the clock jumped from %s to %s; nothing is queued '
+                'until it stays consistent past %s (check NTP/RTC)'
+                % (_t(jump[0]), _t(jump[1]), _t(jump[1] + CONFIRM)))
+    if watermark is not None and watermark - now > BACK_TOLERANCE:
+        return ('suspected clock fault: the clock (%s) is before the watermark %s: it went '
+                'back, or was ahead when the watermark was set (check NTP/RTC); the next '
+                'run drops windows queued by a clock ahead' % (_t(now), _t(watermark)))
+    return None

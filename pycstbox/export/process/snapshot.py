@@ -16,6 +16,8 @@ import datetime
 import json
 import os
 
+from pycstbox.export.process import clock
+from pycstbox.export.process.state import JobState
 from pycstbox.export.atomic import list_names
 from pycstbox.export.process.deadletter import DeadLetters
 from pycstbox.export.config.duration import format_duration
@@ -134,17 +136,18 @@ def collect(config, now, runtime_dir=None):
         ids = [n[:-5] for n in names if n.endswith('.json') and not n.startswith('.')]
         corrupt = [n for n in list_names(os.path.join(bdir, 'corrupt')) if not n.endswith('.error')]
         spath = os.path.join(sd, 'state', name + '.json')
-        state = _read_json(spath)
-        problems = []
-        if state is None and os.path.exists(spath):
-            problems.append('state file %s is unreadable' % spath)
+        js = JobState(sd, name, readonly=True)        # validated, never moved from here
+        state = js.as_dict()
+        problems = [js.problem] if js.problem else []
+        suspect = clock.fault(now=now, watermark=js.watermark, jump=js.jump)
+        if suspect:
+            problems.append(suspect)
         if os.path.exists(spath + '.corrupt'):
             problems.append('an unreadable state file was set aside: %s.corrupt' % spath)
         if corrupt:
             problems.append('%d unreadable backlog entr%s set aside in %s'
                             % (len(corrupt), 'y' if len(corrupt) == 1 else 'ies',
                                os.path.join(bdir, 'corrupt')))
-        state = state or {}
         letters = dead.list(name)
         jobs[name] = {
             'target': job.target, 'enabled': job.enabled, 'period': format_duration(job.period),
