@@ -267,7 +267,7 @@ def own_seaweed(tmp_path):
 
 def test_server_killed_mid_upload(own_seaweed, request, tmp_path, monkeypatch):
     """The store killed during a multipart upload: temporary; once it is back, a resend
-    delivers the file byte-identical."""
+    delivers the file byte-identical and aborts the upload the kill left unfinished."""
     t = s3(own_seaweed, request, multipart_threshold=5 * MiB, part_size=5 * MiB)
     data = os.urandom(11 * MiB)
     path = write(tmp_path / 'f', data)
@@ -284,5 +284,8 @@ def test_server_killed_mid_upload(own_seaweed, request, tmp_path, monkeypatch):
         t.send(path, NAME, job='daily', start=START)
     monkeypatch.setattr(s3multipart, '_hash', real)
     own_seaweed.start()
+    key = t.remote_key(NAME, job='daily', start=START)
+    assert uploads(own_seaweed, key) == 1
     d = t.send(path, NAME, job='daily', start=START)
     assert get(own_seaweed, d.key) == data
+    assert uploads(own_seaweed, key) == 0

@@ -5,7 +5,9 @@
   part in flight, read in chunks: memory flat; the next part is hashed by a helper
   thread while this one is sent), then CompleteMultipartUpload listing each
   part's ETag and checksum.  Any failure (or a 412 at completion) aborts the upload, best
-  effort, so no orphan parts accumulate.  At most 10,000 parts: a larger file gets larger
+  effort, so no orphan parts accumulate; once the upload is complete, uploads of the same
+  key left unfinished by an earlier attempt that could not abort (power loss, store
+  down) are aborted too (:func:`sweep`).  At most 10,000 parts: a larger file gets larger
   parts.  Returns the composite checksum ``base64(sha256(part digests))-N``.
 - :func:`same_object`: after a 412 (``overwrite = false``), whether the stored object
   holds our bytes, compared like for like: its full checksum with ours, its composite
@@ -18,7 +20,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from pycstbox.export.transports.filename import printable
-from pycstbox.export.transports.s3wire import FileRange, xml_tag
+from pycstbox.export.transports.s3wire import FileRange, xml_blocks, xml_tag
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,7 @@ def upload(t, fd, size, okey, what):
         if not done:
             abort(t, okey, uid)
     ours = composite([d for _, _, d in parts])
+    sweep(t, okey)
     if status == 412:
         return t.existing(fd, size, okey, ours, what)
     return xml_tag(body, 'ChecksumSHA256') or ours
@@ -107,6 +110,23 @@ def abort(t, okey, uid):
     except Exception as exc:  # pylint: disable=broad-except  # best effort, say so
         log.warning('target %s: could not abort the multipart upload %s of %s: %s '
                     '(its parts stay until aborted)', t.name, uid, printable(okey), exc)
+
+
+def sweep(t, okey):
+    """Abort the unfinished multipart uploads of ``okey`` left by an earlier attempt that
+    could not abort its own (the box lost power, the store was down), best effort."""
+    try:
+        _, _, body = t.request('GET', params=[('uploads', ''), ('prefix', okey)],
+                               what='listing of unfinished uploads of %s' % printable(okey))
+    except Exception as exc:  # pylint: disable=broad-except  # best effort, say so
+        log.warning('target %s: could not list unfinished uploads of %s: %s', t.name,
+                    printable(okey), exc)
+        return
+    for block in xml_blocks(body.decode('utf-8', 'replace'), 'Upload'):
+        if xml_tag(block, 'Key') == okey and xml_tag(block, 'UploadId'):
+            log.info('target %s: aborting an unfinished upload of %s left by an earlier '
+                     'attempt', t.name, printable(okey))
+            abort(t, okey, xml_tag(block, 'UploadId'))
 
 
 def same_object(t, fd, size, okey, ours):
