@@ -130,3 +130,31 @@ def test_journal_line_written_before_backlog_entry_deleted(tmp_path):
     import hashlib
     assert recs['261120000000']['bytes'] == len(data)
     assert recs['261120000000']['sha256'] == hashlib.sha256(data).hexdigest()
+
+
+def test_file_kept_for_a_retry_is_journaled_with_its_hash(tmp_path):
+    """A window sent at the next slot from the file kept on flash is journaled with that file's SHA-256."""
+    import hashlib
+    from pycstbox.export.errors import TemporaryError
+    from .helpers import FlakyDir
+    out = tmp_path / 'received'
+    out.mkdir()
+    cfg = write_config(tmp_path, CONFIG % {'out': out})
+    source = ListSource(hourly_events(T('2026-11-20 00:00'), 24))
+    runs = []
+
+    def tfactory(t, site):          # the first run's max_try attempts fail
+        runs.append(site)
+        down = [TemporaryError('down', target='usb')] * 3 if len(runs) == 1 else ()
+        return FlakyDir(transports.create(t, site=site), down)
+    proc = ExportProcess(cfg, source_factory=lambda store: source, transport_factory=tfactory,
+                         runtime_dir=str(tmp_path / 'run'), sleep=lambda s: None)
+    rep = proc.run(now=T('2026-11-21 00:20'))
+    assert rep.failed == 1 and not os.path.exists(os.path.join(cfg.state_dir, 'journal'))
+    source.events_list = []                      # the store lost it: the kept file is sent
+    rep = proc.run(now=T('2026-11-21 01:20'))
+    assert rep.delivered == 1
+    rec = Journal(cfg.state_dir, 'daily').latest()['261120000000']
+    data = (out / rec['name']).read_bytes()
+    assert rec['events'] == 144 and rec['bytes'] == len(data)
+    assert rec['sha256'] == hashlib.sha256(data).hexdigest()
