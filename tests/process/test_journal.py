@@ -158,3 +158,13 @@ def test_file_kept_for_a_retry_is_journaled_with_its_hash(tmp_path):
     data = (out / rec['name']).read_bytes()
     assert rec['events'] == 144 and rec['bytes'] == len(data)
     assert rec['sha256'] == hashlib.sha256(data).hexdigest()
+
+
+def test_line_size_stays_small(tmp_path):
+    """A typical line (daily csv.gz window, realistic names) stays under 400 bytes of flash."""
+    j = Journal(str(tmp_path), 'daily')
+    name = 'lyon-b12_daily_20261127T000000Z_20261128T000000Z.csv.gz'
+    j.append(record('261127000000', T('2026-11-27 00:00'), T('2026-11-28 00:00'), 'warehouse',
+                    events=1234567, delivered_at=T('2026-11-28 00:15'), name=name,
+                    size=123456789, sha256='ab' * 32))
+    assert os.path.getsize(j.path) < 400
