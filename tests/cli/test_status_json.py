@@ -170,3 +170,23 @@ def test_schema_catches_an_undocumented_field(tmp_path, validator):
     del doc['jobs']['main']['surprise']
     doc['schema'] = 'cstbox-export-status/2'
     assert not validator.is_valid(doc)
+
+
+def test_check_names_the_metrics_file_or_why_it_fails(tmp_path):
+    """check says where the metrics go; a textfile in a missing directory fails it (exit 1)."""
+    out = tmp_path / 'out'
+    out.mkdir()
+    base = 'site = "s"\nstate_dir = "%s"\n[targets.usb]\ntype = "dir"\npath = "%s"\n' % (
+        tmp_path / 'state', out)
+    path = tmp_path / 'c.toml'
+    path.write_text(base + '[metrics]\ntextfile = "%s"\n' % (tmp_path / 'nowhere' / 'x.prom'))
+    r = cli(tmp_path, str(path), 'check', 'usb')
+    assert r.returncode == 1 and 'target usb (dir): ok' in r.stdout, r.stdout + r.stderr
+    assert 'metrics: FAILED: cannot write in %s' % (tmp_path / 'nowhere') in r.stdout
+    path.write_text(base + '[metrics]\ntextfile = "%s"\n' % (tmp_path / 'x.prom'))
+    r = cli(tmp_path, str(path), 'check', 'usb')
+    assert r.returncode == 0 and 'metrics: ok (%s)' % (tmp_path / 'x.prom') in r.stdout
+    assert not (tmp_path / 'x.prom').exists()                   # check writes nothing
+    path.write_text(base)                                         # tests: the default is off
+    r = cli(tmp_path, str(path), 'check', 'usb')
+    assert r.returncode == 0 and 'metrics: off' in r.stdout

@@ -269,7 +269,10 @@ def cmd_check(args, config):
         if limits:
             print('  %s' % limits)
     ok = _check_clock(config) and ok
-    return 0 if ok else 1
+    from pycstbox.export.process import metrics
+    good, line = metrics.check(config.metrics.textfile)
+    print(line)
+    return 0 if ok and good else 1
 
 
 def _check_clock(config):

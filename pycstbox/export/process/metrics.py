@@ -211,6 +211,24 @@ def _readable(path):
         os.chmod(path, mode | 0o444)
 
 
+def check(path):
+    """``(ok, line)`` for ``cbx-export check``: where the metrics go, or why they do not."""
+    if not path:
+        return True, 'metrics: off ([metrics] textfile is "", or unset and %s does not exist)' % (
+            '/var/lib/prometheus/node-exporter')
+    try:
+        import prometheus_client            # noqa: F401
+    except ImportError:
+        return True, ('metrics: off: python3-prometheus-client is not installed '
+                      '(apt install python3-prometheus-client)')
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK | os.X_OK):
+        return False, ('metrics: FAILED: cannot write in %s ([metrics] textfile = "%s"): create '
+                       'it, or point textfile at node_exporter\'s --collector.textfile.directory'
+                       % (folder, path))
+    return True, 'metrics: ok (%s)' % path
+
+
 def write(config, doc):
     """``cbx-export``'s writer: the metrics of ``doc`` to ``config.metrics.textfile``."""
     return Textfile(config.metrics.textfile).update(doc)
