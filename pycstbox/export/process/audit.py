@@ -187,13 +187,18 @@ class _Checker:
     def key(self, name, start):
         return self.transport.remote_key(name, job=self.job.name, start=start)
 
-    def remote(self, key, need_checksum):
-        """The receiver's RemoteFile for ``key`` (None when absent)."""
+    def remote(self, key, need_checksum, journaled_checksum=False):
+        """The receiver's RemoteFile for ``key`` (None when absent).
+
+        When the listing gave no checksum, ``stat`` is asked for one if the transport
+        says its ``stat`` has one (dir: hashes the file) or the receiver gave one at
+        delivery (s3: HEAD with checksum mode).
+        """
         f = self.files.get(key)
         if f is None and not key.startswith(self.prefix):
             f = self.transport.stat(key)      # delivered under another layout
-        if f is not None and need_checksum and not (f.sha256 or f.checksum) and getattr(
-                self.transport, 'stat_checksum', False):
+        if f is not None and need_checksum and not (f.sha256 or f.checksum) and (
+                journaled_checksum or getattr(self.transport, 'stat_checksum', False)):
             f = self.transport.stat(key) or f
         return f
 
@@ -236,7 +241,7 @@ class _Checker:
                               rec)
         if self.files is None:
             return self._deep(out('unverifiable', self.why, key, name), rec)
-        f = self.remote(key, True)
+        f = self.remote(key, True, bool(rec.get('s3_checksum')))
         if f is None:
             return out('missing', 'not at the receiver (%d bytes, %d events delivered %s)'
                        % (rec.get('bytes') or 0, rec['events'], rec.get('delivered_at')),
