@@ -56,7 +56,9 @@ def render(results, config, verbose=False, out=sys.stdout):
                 if r.windows else 'no window to audit')
         out.write('%s: %d window(s) %s, target %s%s: %s\n' % (
             r.job, len(r.windows), span, target,
-            ' (%s)' % r.target_type if r.target_type else '', counts or 'nothing to check'))
+            ' (%s)' % r.target_type if r.target_type else '',
+            counts or 'nothing to check (no start, no journal line yet: --since DAY audits '
+                      'the windows from DAY)'))
         if r.error:
             out.write('%s: INCOMPLETE: %s\n' % (r.job, r.error))
         if r.repaired:
