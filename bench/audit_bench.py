@@ -145,7 +145,7 @@ def bench_deep(tmp, runs, env):
                     % (os.path.join(tmp, 'dstate'), address, out, FIRST.isoformat()))
         env = dict(env, CBX_EXPORT_NOW='%sT01:00:00Z' % (FIRST + datetime.timedelta(days=days)))
         assert measure(cli(cfg, 'run'), env)[2] == 0
-        deep, plain, per, export = [], [], [], []
+        deep, plain, per, export, per_cpu, export_cpu = [], [], [], [], [], []
         one = os.path.join(tmp, 'one.csv.gz')
         for _ in range(runs):
             dw, dc, code = measure(cli(cfg, 'audit', '--deep'), env)
@@ -157,11 +157,15 @@ def bench_deep(tmp, runs, env):
             deep.append(dw)
             plain.append(pw)
             per.append((dw - pw) / days)
+            per_cpu.append((dc - pc) / days)
             export.append(ew)
+            export_cpu.append(ec)
         print('deep: %d daily windows of 17,280 events (12 sensors, 60 s), csv+gzip' % days)
         print('  audit --deep: wall %s; audit: wall %s' % (fmt(deep), fmt(plain)))
-        print('  --deep per window: %s; one "cbx-export export" of a day: %s (incl. start-up)'
-              % (fmt(per), fmt(export)))
+        print('  --deep per window: wall %s, cpu %s (cbx-export side; the store serves too)'
+              % (fmt(per), fmt(per_cpu)))
+        print('  one "cbx-export export" of a day (incl. start-up): wall %s, cpu %s'
+              % (fmt(export), fmt(export_cpu)))
 
 
 def main():
