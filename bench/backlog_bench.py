@@ -1,19 +1,24 @@
 #!/usr/bin/python3
-"""Backlog speed against a bare open/write/close baseline measured in the same run.
+"""Backlog speed against bare open/write/close, interleaved in the same run (bench/pairs.py).
 
-Prints durable writes/s, reads/s, iteration of 10,000 entries, fsyncs per write.
+Three sets of interleaved A/B pairs (median and min-max, CPU beside wall):
+durable writes (A = open/write/fsync/close of a JSON file, B = ``Backlog[id] = parms``,
+500 entries each, fsyncs per write counted), reads of N entries (A = open/read/json.loads,
+B = ``Backlog[id]``) and iterating N entries (A = listdir + read every file, B =
+``list(Backlog.items())``).  Data: window entries as the export process writes them.
 Goals: iterate 10,000 entries under 0.5 s; a durable write costs <= 2 fsyncs.
-Usage: /usr/bin/python3 bench/backlog_bench.py [N]
+Usage: /usr/bin/python3 bench/backlog_bench.py [N] [--pairs 5]
 """
 
 import datetime
 import json
 import os
+import shutil
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench import pairs  # noqa: E402
 from pycstbox.export import Backlog  # noqa: E402
 
 
@@ -22,62 +27,74 @@ def parms(i):
             + datetime.timedelta(minutes=15 * i), 'attempts': 0, 'target': 'warehouse'}
 
 
-def timed(fn):
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
-
-
 def main():
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
+    import argparse
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('entries', nargs='?', type=int, default=10000)
+    parser.add_argument('--pairs', type=int, default=5)
+    args = parser.parse_args()
+    n, npairs = args.entries, args.pairs
     nw = min(n, 500)             # durable writes are fsync-bound: sample them
+    ids = ['%012d' % i for i in range(n)]
     with tempfile.TemporaryDirectory(dir=os.environ.get('BENCH_DIR', '/var/tmp')) as tmp:
-        base = os.path.join(tmp, 'bare')
-        os.makedirs(base)
-
-        def bare_write(count, fsync):
-            for i in range(count):
-                with open(os.path.join(base, '%012d.json' % i), 'w') as f:
-                    f.write(json.dumps({'x': str(parms(i))}))
-                    if fsync:
-                        f.flush()
-                        os.fsync(f.fileno())
-
-        b = Backlog('bench', root=tmp)
-        ids = ['%012d' % i for i in range(n)]
+        bare, root = os.path.join(tmp, 'bare'), os.path.join(tmp, 'backlog')
         fsyncs = [0]
         real_fsync = os.fsync
 
         def counting(fd):
             fsyncs[0] += 1
             real_fsync(fd)
-        os.fsync = counting
-        t_dur = timed(lambda: [b.__setitem__(ids[i], parms(i)) for i in range(nw)])
-        os.fsync = real_fsync
-        per_write = fsyncs[0] / nw
-        t_bare_dur = timed(lambda: bare_write(nw, True))
-        # fill the rest without timing durability again
+
+        def bare_write(count, fsync=True):
+            shutil.rmtree(bare, ignore_errors=True)
+            os.makedirs(bare)
+            for i in range(count):
+                with open(os.path.join(bare, '%012d.json' % i), 'w') as f:
+                    f.write(json.dumps({'x': str(parms(i))}))
+                    if fsync:
+                        f.flush()
+                        real_fsync(f.fileno())
+
+        def backlog_write(count):
+            shutil.rmtree(root, ignore_errors=True)
+            b = Backlog('bench', root=root)
+            os.fsync = counting
+            try:
+                for i in range(count):
+                    b[ids[i]] = parms(i)
+            finally:
+                os.fsync = real_fsync
+
+        writes = pairs.interleave(lambda: pairs.timed(lambda: bare_write(nw)),
+                                  lambda: pairs.timed(lambda: backlog_write(nw)), npairs)
+        per_write = fsyncs[0] / (nw * (npairs + 1))
+        pairs.report('durable writes of %d entries: A = open/write/fsync/close, B = Backlog'
+                     % nw, 'A bare', 'B Backlog', writes, goal='<= 2 fsyncs per write')
+        print('   fsyncs per Backlog write: %.2f' % per_write)
+        # fill both sides with n entries (not timed), then read and iterate
+        bare_write(n, fsync=False)
+        b = Backlog('bench', root=root)
         for i in range(nw, n):
             b[ids[i]] = parms(i)
-        t_bare_nosync = timed(lambda: bare_write(n, False))
-        t_read = timed(lambda: [b[j] for j in ids])
 
         def bare_read():
             for i in range(n):
-                with open(os.path.join(base, '%012d.json' % i)) as f:
+                with open(os.path.join(bare, '%012d.json' % i)) as f:
                     json.loads(f.read())
-        t_bare_read = timed(bare_read)
-        t_iter = timed(lambda: list(b.items()))
-        t_list = timed(lambda: list(b))
-        print('entries: %d (durable writes sampled on %d)' % (n, nw))
-        print('durable write : %8.0f /s   bare open/write/fsync/close %8.0f /s   ratio %.2f'
-              % (nw / t_dur, nw / t_bare_dur, t_bare_dur / t_dur))
-        print('fsyncs/write  : %.2f (goal <= 2)' % per_write)
-        print('bare write no fsync: %8.0f /s' % (n / t_bare_nosync))
-        print('read          : %8.0f /s   bare open/read/json %8.0f /s   ratio %.2f'
-              % (n / t_read, n / t_bare_read, t_bare_read / t_read))
-        print('iterate %d entries (items): %.3f s (goal < 0.5 s); ids only: %.3f s'
-              % (n, t_iter, t_list))
+
+        def bare_iter():
+            for name in sorted(os.listdir(bare)):
+                with open(os.path.join(bare, name)) as f:
+                    json.loads(f.read())
+
+        reads = pairs.interleave(lambda: pairs.timed(bare_read),
+                                 lambda: pairs.timed(lambda: [b[j] for j in ids]), npairs)
+        pairs.report('reading %d entries: A = open/read/json.loads, B = Backlog[id]' % n,
+                     'A bare', 'B Backlog', reads)
+        iters = pairs.interleave(lambda: pairs.timed(bare_iter),
+                                 lambda: pairs.timed(lambda: list(b.items())), npairs)
+        pairs.report('iterating %d entries: A = listdir + read each, B = Backlog.items()' % n,
+                     'A bare', 'B Backlog', iters, goal='B under 0.5 s')
 
 
 if __name__ == '__main__':

@@ -1,127 +1,80 @@
-"""Benchmark: paged reads of a 1,000,000-event day served by ``cbx-evtdb``.
+"""Benchmark: client CPU per event of a paged D-Bus read against a bare dbus-python loop.
 
-Prints, for the client's paged read (``EventStoreClient.events``) and for a
-bare dbus-python loop fetching the same events in fixed 10k-event chunks (the
-baseline, measured in the same run): events/s and peak RSS of the reading
-process; the ratio; and the client's peak RSS at 100k vs 1M events.
+    cd /work/main && /usr/bin/python3 bench/evtdb_read.py [--root DIR] [--pairs 5]
 
-    cd /work/main && /usr/bin/python3 bench/evtdb_read.py [--events 1000000] [--runs 2]
-
-Goals (issue 3): client >= 0.9x baseline events/s; peak RSS < 50 MB and within
-1.2x between 100k and 1M events.
+A realistic day (``cbx-evtdb generate --sensors 180 --interval 10``: ~1.03M events,
+kept in DIR when given) served by ``cbx-evtdb`` on a private bus.  A = a bare
+dbus-python loop fetching the day in 10k-event calls and only unpacking the
+replies (``get_args_list``); B = ``EventStoreClient.events()`` over the same day
+(decoded ``Event`` objects).  Interleaved pairs (bench/pairs.py): wall, CPU of the
+reader, CPU of cbx-evtdb + dbus-daemon, peak RSS.
+Goal (issue 15): client CPU <= 1.5x the bare loop's (per pair, median).
 """
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
-from datetime import date, datetime, timedelta
+from datetime import date
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-BIG_DAY, SMALL_DAY = date(2026, 11, 27), date(2026, 11, 28)
+from bench import pairs  # noqa: E402
 
-
-def _vmhwm_mb():
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith('VmHWM:'):
-                return int(line.split()[1]) / 1024.0
-    return float('nan')
-
-
-def worker(mode, address, day, count, prefetch):
-    """Read one day in this process; print a JSON line with the figures."""
-    start = datetime(day.year, day.month, day.day)
-    end = start + timedelta(days=1)
-    t0 = time.perf_counter()
-    n = calls = 0
-    if mode == 'client':
-        from pycstbox.evtdb.client import EventStoreClient
-        client = EventStoreClient(address, pipeline=prefetch)
-        for _ in client.events(start, end):
-            n += 1
-        calls = client.stats['calls']
-        client.close()
-    else:
-        import dbus
-        conn = dbus.bus.BusConnection(address)
-        step = timedelta(seconds=86400 * 10000 / count)
-        lo = start
-        while lo < end:
-            hi = min(lo + step, end)
-            reply = conn.call_blocking(
-                'fr.cstb.cstbox.EventDatabase', '/sensor', 'fr.cstb.cstbox.EventDatabase',
-                'get_events', 'a{sv}',
-                ({'from_time': lo.strftime('%Y-%m-%d %H:%M:%S.%f'),
-                  'to_time': (hi - timedelta(microseconds=1)).strftime('%Y-%m-%d %H:%M:%S.%f')},),
-                timeout=60)
-            n += len(reply)
-            calls += 1
-            del reply
-            lo = hi
-        conn.close()
-    seconds = time.perf_counter() - t0
-    print(json.dumps({'events': n, 'seconds': seconds, 'rate': n / seconds,
-                      'rss_mb': _vmhwm_mb(), 'calls': calls}))
-
-
-def run_worker(mode, address, day, count, prefetch=True):
-    out = subprocess.run([sys.executable, os.path.abspath(__file__), '--worker', mode,
-                          '--address', address, '--day', day.isoformat(),
-                          '--events', str(count)] + ([] if prefetch else ['--no-prefetch']),
-                         capture_output=True, text=True, timeout=600, check=True,
-                         env=dict(os.environ, PYTHONPATH=REPO))
-    return json.loads(out.stdout.strip().splitlines()[-1])
+DAY = date(2026, 11, 27)
+BARE = r'''
+import sys
+from datetime import datetime, timedelta
+import dbus
+conn = dbus.bus.BusConnection(sys.argv[1])
+start = datetime(2026, 11, 27)
+end = start + timedelta(days=1)
+step = timedelta(seconds=86400 * 10000 / int(sys.argv[2]))
+n, lo = 0, start
+while lo < end:
+    hi = min(lo + step, end)
+    msg = dbus.lowlevel.MethodCallMessage('fr.cstb.cstbox.EventDatabase', '/sensor',
+                                          'fr.cstb.cstbox.EventDatabase', 'get_events')
+    msg.append({'from_time': lo.strftime('%Y-%m-%d %H:%M:%S.%f'),
+                'to_time': (hi - timedelta(microseconds=1)).strftime('%Y-%m-%d %H:%M:%S.%f')},
+               signature='a{sv}')
+    reply = conn.send_message_with_reply_and_block(msg, 60)
+    n += len(reply.get_args_list()[0])
+    lo = hi
+print(n)
+'''
+CLIENT = r'''
+import sys
+from datetime import datetime, timezone
+from pycstbox.evtdb.client import EventStoreClient
+c = EventStoreClient(sys.argv[1], timeout=60)
+n = 0
+for e in c.events(datetime(2026, 11, 27, tzinfo=timezone.utc),
+                  datetime(2026, 11, 28, tzinfo=timezone.utc)):
+    n += 1
+print(n)
+'''
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--events', type=int, default=1000000)
-    parser.add_argument('--runs', type=int, default=2)
-    parser.add_argument('--worker', choices=['client', 'baseline'])
-    parser.add_argument('--address')
-    parser.add_argument('--day', type=date.fromisoformat)
-    parser.add_argument('--no-prefetch', action='store_true')
+    parser.add_argument('--root', help='keep the generated day files here')
+    parser.add_argument('--pairs', type=int, default=5)
     args = parser.parse_args()
-    if args.worker:
-        return worker(args.worker, args.address, args.day, args.events, not args.no_prefetch)
-
-    from tests.peers.evtdb import evtdb_bus, write_dense_day
-    tmp = tempfile.mkdtemp(prefix='evtdb-bench-')
-    root = os.path.join(tmp, 'root')
-    small = args.events // 10
-    write_dense_day(root, BIG_DAY, args.events)
-    write_dense_day(root, SMALL_DAY, small)
-    with evtdb_bus(tmp, root, max_events=max(200000, args.events)) as address:
-        # warm the service's day index and the page cache
-        run_worker('baseline', address, BIG_DAY, args.events)
-        results = {}
-        for _ in range(args.runs):
-            for name, mode, day, count, prefetch in (
-                    ('baseline', 'baseline', BIG_DAY, args.events, True),
-                    ('client', 'client', BIG_DAY, args.events, True),
-                    ('client-nopipeline', 'client', BIG_DAY, args.events, False),
-                    ('client-small', 'client', SMALL_DAY, small, True)):
-                r = run_worker(mode, address, day, count, prefetch)
-                best = results.get(name)
-                if best is None or r['rate'] > best['rate']:
-                    results[name] = r
-    for name, r in results.items():
-        print('%-18s %8d events %6.2f s %9.0f events/s  peak RSS %5.1f MB  %d calls'
-              % (name, r['events'], r['seconds'], r['rate'], r['rss_mb'], r['calls']))
-    base, cli = results['baseline'], results['client']
-    print('ratio client/baseline events/s: %.2fx (without pipelining: %.2fx)'
-          % (cli['rate'] / base['rate'], results['client-nopipeline']['rate'] / base['rate']))
-    print('client peak RSS %d events: %.1f MB, %d events: %.1f MB, ratio %.2fx'
-          % (small, results['client-small']['rss_mb'], args.events, cli['rss_mb'],
-             cli['rss_mb'] / results['client-small']['rss_mb']))
-    import shutil
-    shutil.rmtree(tmp, ignore_errors=True)
+    from tests.peers.evtdb import bus_pid, evtdb_service, private_bus
+    with tempfile.TemporaryDirectory(prefix='cbx-bench-') as tmp:
+        root = args.root or os.path.join(tmp, 'root')
+        events = pairs.realistic_day(root, DAY)
+        with private_bus(tmp) as address, \
+                evtdb_service(address, root, max_events=200000) as service:
+            watch = (service.pid, bus_pid(address))
+            bare = lambda: pairs.run([pairs.PY, '-c', BARE, address, str(events)], watch)  # noqa
+            client = lambda: pairs.run([pairs.PY, '-c', CLIENT, address], watch)  # noqa
+            samples = pairs.interleave(bare, client, args.pairs)
+            assert all(int(a.out) == events == int(b.out) for a, b in samples)
+            pairs.report('D-Bus read of one day: A = bare dbus-python loop, B = EventStoreClient',
+                         'A bare loop', 'B client', samples, events, pairs.GENERATOR,
+                         'client CPU <= 1.5x the bare loop (CPU B/A <= 1.5)')
     return 0
 
 

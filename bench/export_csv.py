@@ -1,33 +1,33 @@
-"""Benchmark of ``cbx-export export --format csv`` with gzip against the raw paged read.
+"""Benchmark of ``cbx-export export --format csv --compress gzip`` of a realistic day.
 
-Run by hand (not part of the tests)::
+    cd /work/main && /usr/bin/python3 bench/export_csv.py [--root DIR] [--pairs 5] [--only NAME]
 
-    cd /work/main && /usr/bin/python3 bench/export_csv.py [EVENTS]
+One realistic day (``cbx-evtdb generate --sensors 180 --interval 10``: ~1.03M events,
+kept in DIR when given) served by ``cbx-evtdb`` on a private bus.  Three sets of
+interleaved A/B pairs (bench/pairs.py: median and min-max, CPU beside wall):
 
-Prints, for a day of EVENTS events (default 1,000,000) served by ``cbx-evtdb`` on a
-private bus: wall time, events/s and peak RSS of the client alone (baseline: a
-process that only iterates ``EventStoreClient.events()``) and of the export, with
-the ratio; peak RSS of the export for a 100k day against the big day; and the
-wall time of ``cbx-export --help`` against ``python3 -c pass``.
-Goals: rate >= 0.8x the raw read, peak RSS < 60 MB, RSS(1M) <= 1.2x RSS(100k),
---help < 2x python3 -c pass.
+- ``files``: A = a bare script (read the day file, ``csv.writer``, zlib level 6),
+  B = ``cbx-export export`` with ``read = "files"``.  Goal: throughput B/A >= 0.8,
+  peak RSS of B < 40 MB; the two outputs (gunzipped) are compared.
+- ``dbus``: A = the client-only read (``EventStoreClient.events()``, nothing written),
+  B = ``cbx-export export`` with ``read = "dbus"``.  Goal: throughput B/A >= 0.9.
+- ``help``: A = ``python3 -c pass``, B = ``cbx-export --help`` (21 pairs).
+  Goal: wall B/A <= 1.3 (the "throughput B/A" printed is its inverse: >= 0.77).
 """
 
+import argparse
+import gzip
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from datetime import date
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from tests.peers.evtdb import evtdb_bus, write_dense_day  # noqa: E402
+from bench import pairs  # noqa: E402
 
-PY = '/usr/bin/python3'
 DAY = date(2026, 11, 27)
-RAW = '''
+CLIENT = r'''
 import sys
 from datetime import datetime, timezone
 from pycstbox.evtdb.client import EventStoreClient
@@ -39,75 +39,101 @@ for e in c.events(datetime(2026, 11, 27, tzinfo=timezone.utc),
     n += 1
 print(n)
 '''
-
-
-def measure(cmd, env):
-    """(wall seconds, peak RSS in MB, stdout) of one child process."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out = proc.stdout.read()
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        raise SystemExit('failed: %s\n%s' % (' '.join(cmd), err.decode(errors='replace')))
-    return wall, usage.ru_maxrss / 1024.0, out
-
-
-def median_wall(cmd, env, runs=21):
-    walls = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, check=True)
-        walls.append(time.perf_counter() - t0)
-    return sorted(walls)[runs // 2]
+BARE = r'''
+import csv, io, json, sys, zlib
+path, out = sys.argv[1], sys.argv[2]
+buf = io.StringIO()
+w = csv.writer(buf, lineterminator='\r\n')
+w.writerow(('timestamp', 'msec', 'var_type', 'var_name', 'value', 'units'))
+z = zlib.compressobj(6, zlib.DEFLATED, 31)
+units = {}
+n = 0
+with open(path, encoding='utf-8', errors='replace') as f, open(out, 'wb') as o:
+    for line in f:
+        t, vt, vn, v, d = line.rstrip('\n').split('\t')
+        u = units.get(d)
+        if u is None:
+            u = units[d] = json.loads(d).get('unit', '')
+        if v in ('None', ''):
+            v = ''
+        elif v not in ('True', 'False'):
+            try:
+                v = str(int(v))
+            except ValueError:
+                v = repr(float(v))
+        w.writerow(('20%s-%s-%s %s:%s:%s' % (t[0:2], t[2:4], t[4:6], t[7:9], t[9:11], t[11:13]),
+                    int(t[14:17]), vt, vn, v, u))
+        n += 1
+        if not n % 2000:
+            o.write(z.compress(buf.getvalue().encode()))
+            buf.seek(0)
+            buf.truncate()
+    o.write(z.compress(buf.getvalue().encode()))
+    o.write(z.flush())
+print(n)
+'''
 
 
 def export_cmd(cfg, out):
-    return [PY, '-m', 'pycstbox.export', '-c', cfg, 'export', '--from', '2026-11-27T00:00Z',
-            '--to', '2026-11-28T00:00Z', '--format', 'csv', '--compress', 'gzip', '-o', out]
+    return [pairs.PY, '-m', 'pycstbox.export', '-c', cfg, 'export', '--from',
+            '2026-11-27T00:00Z', '--to', '2026-11-28T00:00Z', '--format', 'csv',
+            '--compress', 'gzip', '-o', out]
+
+
+def config(tmp, name, address, read, root):
+    path = os.path.join(tmp, name)
+    with open(path, 'w') as f:
+        f.write('state_dir = "%s"\n[eventstore]\naddress = "%s"\ntimeout = 120\n'
+                'read = "%s"\nroot = "%s"\n' % (os.path.join(tmp, 'state'), address, read, root))
+    return path
 
 
 def main():
-    events = int(sys.argv[1]) if len(sys.argv) > 1 else 1000000
-    env = dict(os.environ, PYTHONPATH=REPO)
-    env.pop('DBUS_SESSION_BUS_ADDRESS', None)
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--root', help='keep the generated day files here')
+    parser.add_argument('--pairs', type=int, default=5)
+    parser.add_argument('--only', choices=['files', 'dbus', 'help'], action='append')
+    args = parser.parse_args()
+    only = args.only or ['files', 'dbus', 'help']
+    from tests.peers.evtdb import bus_pid, evtdb_service, private_bus
+    from pycstbox.evtdb import fsys
     with tempfile.TemporaryDirectory(prefix='cbx-bench-') as tmp:
-        results = {}
-        for n in (events, 100000):
-            root = os.path.join(tmp, 'db%d' % n)
-            t0 = time.perf_counter()
-            write_dense_day(root, DAY, n)
-            print('%d events written in %.1f s' % (n, time.perf_counter() - t0))
-            with evtdb_bus(tmp, root) as address:
-                cfg = os.path.join(tmp, 'export.toml')
-                with open(cfg, 'w') as f:
-                    f.write('[eventstore]\naddress = "%s"\ntimeout = 120\n' % address)
-                # warm the service's page cache / index once
-                measure([PY, '-c', RAW, address], env)
-                raw = measure([PY, '-c', RAW, address], env)
-                assert int(raw[2]) == n, raw[2]
-                out = os.path.join(tmp, 'out.csv.gz')
-                exp = measure(export_cmd(cfg, out), env)
-                results[n] = (raw, exp, os.path.getsize(out))
-        raw, exp, size = results[events]
-        print('\n%d-event day (csv + gzip, %.1f MB file)' % (events, size / 1e6))
-        print('  %-28s %8s %12s %10s' % ('', 'wall s', 'events/s', 'peak RSS'))
-        print('  %-28s %8.2f %12s %7.1f MB' % ('raw paged read (client)', raw[0],
-                                               format(int(events / raw[0]), ','), raw[1]))
-        print('  %-28s %8.2f %12s %7.1f MB' % ('cbx-export export', exp[0],
-                                               format(int(events / exp[0]), ','), exp[1]))
-        print('  rate ratio export/raw: %.2f (goal >= 0.8)' % (raw[0] / exp[0]))
-        print('  peak RSS: %.1f MB (goal < 60 MB)' % exp[1])
-        small = results[100000][1]
-        print('  RSS %d / 100k: %.1f / %.1f MB = %.2f (goal <= 1.2)'
-              % (events, exp[1], small[1], exp[1] / small[1]))
-    base = median_wall([PY, '-c', 'pass'], env)
-    helpt = median_wall([PY, '-m', 'pycstbox.export', '--help'], env)
-    print('\n--help: %.1f ms, python3 -c pass: %.1f ms, ratio %.2f (goal < 2)'
-          % (helpt * 1e3, base * 1e3, helpt / base))
+        root = args.root or os.path.join(tmp, 'root')
+        events = pairs.realistic_day(root, DAY)
+        with private_bus(tmp) as address, \
+                evtdb_service(address, root, max_events=200000) as service:
+            watch = (service.pid, bus_pid(address))
+            out_a, out_b = os.path.join(tmp, 'a.csv.gz'), os.path.join(tmp, 'b.csv.gz')
+            if 'files' in only:
+                cfg = config(tmp, 'files.toml', address, 'files', root)
+                day_file = fsys.day_path(root, 'sensor', DAY)
+                samples = pairs.interleave(
+                    lambda: pairs.run([pairs.PY, '-c', BARE, day_file, out_a], watch),
+                    lambda: pairs.run(export_cmd(cfg, out_b), watch), args.pairs)
+                same = gzip.open(out_a).read() == gzip.open(out_b).read()
+                pairs.report('export csv.gz from the day files: A = bare script (file + csv.writer'
+                             ' + zlib 6), B = cbx-export export (read = "files")',
+                             'A bare script', 'B export files', samples, events,
+                             pairs.GENERATOR, 'throughput B/A >= 0.8, peak RSS of B < 40 MB')
+                print('   same CSV text (gunzipped): %s' % same)
+            if 'dbus' in only:
+                cfg = config(tmp, 'dbus.toml', address, 'dbus', root)
+                samples = pairs.interleave(
+                    lambda: pairs.run([pairs.PY, '-c', CLIENT, address], watch),
+                    lambda: pairs.run(export_cmd(cfg, out_b), watch), args.pairs)
+                pairs.report('export csv.gz over D-Bus: A = client-only read, B = cbx-export '
+                             'export (read = "dbus")', 'A client read', 'B export dbus',
+                             samples, events, pairs.GENERATOR, 'throughput B/A >= 0.9')
+        if 'help' in only:
+            samples = pairs.interleave(
+                lambda: pairs.run([pairs.PY, '-c', 'pass']),
+                lambda: pairs.run([pairs.PY, '-m', 'pycstbox.export', '--help']),
+                max(21, args.pairs))
+            pairs.report('start-up: A = python3 -c pass, B = cbx-export --help',
+                         'A python3 -c pass', 'B --help', samples,
+                         goal='wall B/A <= 1.3, i.e. throughput B/A >= 0.77')
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

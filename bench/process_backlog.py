@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """A backlog of 10,000 pending windows: `status` time, and `run` draining it with flat memory.
 
-Prints: wall time of `cbx-export status` with 10,000 pending entries (goal < 1 s) against
-a bare interpreter start-up (`python3 -c pass`, the baseline), and the peak RSS of a run
-draining 10,000 vs 100 entries to a local directory receiver (goal: within 1.2x).
-Usage: /usr/bin/python3 bench/process_backlog.py [N]
+Interleaved A/B pairs (bench/pairs.py: median and min-max, CPU beside wall): the wall
+time of `cbx-export status` with N (10,000) pending entries (goal < 1 s) against a bare
+interpreter start-up (`python3 -c pass`), and a run draining N vs 100 entries to a local
+directory receiver, each from a fresh state (goal: peak RSS within 1.2x).  Data: one
+event per window (the cost measured is the process's, not the store's).
+Usage: /usr/bin/python3 bench/process_backlog.py [N] [--pairs 5]
 """
 
 import datetime
@@ -17,6 +19,7 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
+from bench import pairs  # noqa: E402
 UTC = datetime.timezone.utc
 START = datetime.datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -70,36 +73,44 @@ def child(cfg_path, now_iso):
     print('%d %d %.3f %d' % (rep.delivered, rep.pending, wall, rss))
 
 
-def measure(n):
-    with tempfile.TemporaryDirectory(dir='/var/tmp') as tmp:
-        cfg = write_config(tmp, n)
-        now = fill(cfg, n)
-        env = dict(os.environ, PYTHONPATH=REPO, CBX_EXPORT_NOW=now.isoformat(),
-                   CBX_EXPORT_RUNTIME_DIR=os.path.join(tmp, 'run'))
-        t = time.perf_counter()
-        subprocess.run([sys.executable, '-m', 'pycstbox.export', '-c', cfg, 'status'],
-                       env=env, stdout=subprocess.DEVNULL, check=False)
-        t_status = time.perf_counter() - t
-        out = subprocess.run([sys.executable, __file__, '--child', cfg, now.isoformat()],
-                             env=env, capture_output=True, text=True, check=True).stdout.split()
-        delivered, left, wall, rss = int(out[0]), int(out[1]), float(out[2]), int(out[3])
-        return t_status, delivered, left, wall, rss
+def prepared(n):
+    """A fresh state with n pending windows; (tmp dir object, config path, now)."""
+    tmp = tempfile.TemporaryDirectory(dir='/var/tmp')
+    cfg = write_config(tmp.name, n)
+    return tmp, cfg, fill(cfg, n)
+
+
+def drain(n):
+    """One draining run of n pending windows in a child process: a pairs.Sample."""
+    tmp, cfg, now = prepared(n)
+    with tmp:
+        s = pairs.run([sys.executable, __file__, '--child', cfg, now.isoformat()])
+        delivered, left = (int(x) for x in s.out.split()[:2])
+        assert delivered == n and left == 0, s.out
+        return s
 
 
 def main():
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
-    t = time.perf_counter()
-    subprocess.run([sys.executable, '-c', 'pass'], check=True)
-    t_bare = time.perf_counter() - t
-    small = measure(100)
-    big = measure(n)
-    print('status with %d pending: %.3f s (goal < 1 s); bare interpreter start %.3f s; ratio %.1fx'
-          % (n, big[0], t_bare, big[0] / t_bare))
-    print('status with 100 pending: %.3f s' % small[0])
-    print('run draining %d: %d delivered, %d left, %.1f s (%.0f windows/s), peak RSS %.1f MB'
-          % (n, big[1], big[2], big[3], big[1] / big[3], big[4] / 1024))
-    print('run draining 100: peak RSS %.1f MB; ratio %d/100 = %.2fx (goal <= 1.2x)'
-          % (small[4] / 1024, n, big[4] / small[4]))
+    import argparse
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('entries', nargs='?', type=int, default=10000)
+    parser.add_argument('--pairs', type=int, default=5)
+    args = parser.parse_args()
+    n = args.entries
+    tmp, cfg, now = prepared(n)
+    with tmp:
+        os.environ['CBX_EXPORT_NOW'] = now.isoformat()
+        os.environ['CBX_EXPORT_RUNTIME_DIR'] = os.path.join(tmp.name, 'run')
+        status = pairs.interleave(
+            lambda: pairs.run([pairs.PY, '-c', 'pass']),
+            lambda: pairs.run([pairs.PY, '-m', 'pycstbox.export', '-c', cfg, 'status']),
+            args.pairs)
+    pairs.report('status with %d pending windows: A = python3 -c pass, B = cbx-export status'
+                 % n, 'A python3 -c pass', 'B status', status, goal='B under 1 s')
+    runs = pairs.interleave(lambda: drain(100), lambda: drain(n), args.pairs)
+    pairs.report('a run draining the backlog to a dir target (one event per window): '
+                 'A = 100 windows, B = %d windows' % n, 'A 100', 'B %d' % n, runs,
+                 goal='peak RSS B/A <= 1.2')
 
 
 if __name__ == '__main__':

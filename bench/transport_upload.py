@@ -1,18 +1,30 @@
-"""Benchmark: upload a 100 MB file over loopback with http, ftp and sftp, and with curl.
+"""Benchmark: one-time cost of a transport, and its streaming throughput against curl.
 
-Usage (from the repository root, as root for sftp)::
+Usage (from the repository root)::
 
-    /usr/bin/python3 bench/transport_upload.py [--size-mb 100] [--runs 3]
+    /usr/bin/python3 bench/transport_upload.py [--size-mb 100] [--pairs 5] [--only http-post]
 
-The receivers are the test peers (tests/peers: threaded HTTP server, pyftpdlib, OpenSSH
-sshd), started once.  Each upload runs in its own subprocess, so that its peak RSS
-is its own; the best time of ``--runs`` is kept (the transfer itself: ``send()`` or
-curl's ``time_total``, not the interpreter's start).  Prints MB/s, peak RSS and
-the ratio to curl on the same server.  Goals: http and ftp >= 0.9x curl, peak RSS < 40 MB.
+Receivers: the test peers (tests/peers: threaded HTTP server, pyftpdlib), started once.
+For each case (http POST multipart, http PUT, ftp) interleaved pairs (bench/pairs.py):
+A = ``curl`` uploading the file (its ``time_total`` and CPU), B = one Python process that
+imports and creates the transport, sends a 1-byte file twice, then the big file.  B is
+split into:
+
+- one-time cost = import + create + first small send - second small send (what a
+  process pays once: ``requests``, session, TLS context), reported apart;
+- per-file cost = the second small send;
+- streaming = the ``send()`` of the big file: wall and CPU (getrusage of the process
+  around the call), compared with curl's transfer per pair.
+
+Data: random bytes (uploads do not care about content).  Goal (issue 15): streaming
+>= 0.9x curl for POST and PUT; the one-time cost is paid once per process (the daemon's
+lanes and a run keep their transport between files).
 """
 
 import argparse
+import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -21,133 +33,115 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from bench import pairs  # noqa: E402
 from tests.peers.ftp import FtpPeer  # noqa: E402
 from tests.peers.http import HttpPeer  # noqa: E402
-from tests.peers.sshd import SshdPeer, sshd_usable  # noqa: E402
 
-RUNNER = '''
-import sys, time, types
+RUNNER = r'''
+import json, resource, sys, time, types
+t0 = time.perf_counter()
 from pycstbox.export import transports
-type_, path, name, *kv = sys.argv[1:]
+type_, path, small, name, *kv = sys.argv[1:]
 opts = dict(a.split('=', 1) for a in kv)
-for k in ('port',):
-    if k in opts: opts[k] = int(opts[k])
+if 'port' in opts:
+    opts['port'] = int(opts['port'])
 t = transports.create(types.SimpleNamespace(name='bench', type=type_, options=opts))
-started = time.perf_counter()
+t1 = time.perf_counter()
+t.send(small, 's1-' + name, job='bench')
+t2 = time.perf_counter()
+t.send(small, 's2-' + name, job='bench')
+t3 = time.perf_counter()
+r0 = resource.getrusage(resource.RUSAGE_SELF)
 t.send(path, name, job='bench')
-elapsed = time.perf_counter() - started
+r1 = resource.getrusage(resource.RUSAGE_SELF)
+t4 = time.perf_counter()
 t.close()
-hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1]
-print(elapsed, int(hwm) / 1024.0)
+print(json.dumps({'create': t1 - t0, 'first': t2 - t1, 'second': t3 - t2, 'big': t4 - t3,
+                  'big_cpu': r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime}))
 '''
+CURL = ['curl', '-sS', '-o', '/dev/null', '-w', '%{time_total}\\n']
 
 
-def run(cmd):
-    """Run ``cmd``; return (transfer seconds, peak RSS in MB) of that process.
-
-    Python uploads report the duration of ``send()`` and their VmHWM themselves; curl
-    reports ``time_total`` (-w) and its VmHWM is polled from /proc.  (ru_maxrss of a
-    child would count the pages of this process, forked before exec.)
-    """
-    env = dict(os.environ, PYTHONPATH=ROOT)
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)
-    hwm = 0.0
-    status = '/proc/%d/status' % proc.pid
-    while proc.poll() is None:
-        try:
-            with open(status) as f:
-                for line in f:
-                    if line.startswith('VmHWM:'):
-                        hwm = max(hwm, int(line.split()[1]) / 1024.0)
-        except (OSError, ValueError):
-            pass
-        time.sleep(0.002)
-    out = proc.stdout.read().split()
-    proc.stdout.close()
-    if proc.returncode or not out:
-        raise SystemExit('failed (%d): %s' % (proc.returncode, ' '.join(cmd)))
-    if len(out) > 1:
-        hwm = float(out[1])
-    return float(out[0]), hwm
+def curl(cmd):
+    s = pairs.run(cmd)
+    return {'big': float(s.out.split()[-1]), 'big_cpu': s.cpu}
 
 
-def best(make_cmd, runs, clean):
-    """Best time and peak RSS of ``runs`` runs (each with its own remote name)."""
-    results = []
-    for i in range(runs):
-        results.append(run(make_cmd('r%d.bin' % i)))
-        clean()
-    return min(r[0] for r in results), max(r[1] for r in results)
+def python(cmd):
+    return json.loads(pairs.run(cmd).out.strip().splitlines()[-1])
 
 
 def cleaner(*dirs):
-    """Remove what the receivers stored (outside the timing: no cache/disk carry-over)."""
     def clean():
         for top in dirs:
             for base, _, files in os.walk(top):
                 for name in files:
                     os.unlink(os.path.join(base, name))
-        os.sync()
     return clean
-
-
-CURL = ['curl', '-sS', '-w', '%{time_total}\\n']
-
-
-def transport(type_, path, name, **opts):
-    return [sys.executable, '-c', RUNNER, type_, path, name] + [
-        '%s=%s' % kv for kv in opts.items()]
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--size-mb', type=int, default=100)
-    parser.add_argument('--runs', type=int, default=5)
+    parser.add_argument('--pairs', type=int, default=5)
+    parser.add_argument('--only', action='append', choices=['http-post', 'http-put', 'ftp'])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix='cbx-bench-') as tmp:
-        path = os.path.join(tmp, 'data.bin')
+        path, small = os.path.join(tmp, 'data.bin'), os.path.join(tmp, 'small.bin')
         with open(path, 'wb') as f:
             for _ in range(args.size_mb):
                 f.write(os.urandom(1024 * 1024))
+        with open(small, 'wb') as f:
+            f.write(b'x')
         size_mb = os.path.getsize(path) / 1e6
-        rows = []
         with HttpPeer(os.path.join(tmp, 'http')) as web, \
                 FtpPeer(os.path.join(tmp, 'ftp')) as ftp:
             curl_ftp = 'ftp://user:%s@127.0.0.1:%d/' % (ftp.password, ftp.port)
-            cases = [
-                ('curl http POST', None, lambda n: CURL + [
-                    '-o', '/dev/null', '-F', 'file=@%s;filename=%s' % (path, n),
-                    web.url + '/up/' + n]),
-                ('http POST', 'curl http POST', lambda n: transport(
-                    'http', path, n, url=web.url + '/up/{name}')),
-                ('curl http PUT', None, lambda n: CURL + [
-                    '-o', '/dev/null', '-T', path, web.url + '/up/' + n]),
-                ('http PUT', 'curl http PUT', lambda n: transport(
-                    'http', path, n, url=web.url + '/up/{name}', method='PUT')),
-                ('curl ftp', None, lambda n: CURL + ['-T', path, curl_ftp + n]),
-                ('ftp', 'curl ftp', lambda n: transport(
-                    'ftp', path, n, host='127.0.0.1', port=ftp.port, user='user',
-                    password=ftp.password)),
-            ]
+
+            def transport(type_, name, **opts):
+                return [pairs.PY, '-c', RUNNER, type_, path, small, name] + [
+                    '%s=%s' % kv for kv in opts.items()]
+
+            cases = {
+                'http-post': (CURL + ['-F', 'file=@%s;filename=c.bin' % path, web.url + '/up/c.bin'],
+                              transport('http', 'p.bin', url=web.url + '/up/{name}')),
+                'http-put': (CURL + ['-T', path, web.url + '/up/c.bin'],
+                             transport('http', 'p.bin', url=web.url + '/up/{name}', method='PUT')),
+                'ftp': (CURL + ['-T', path, curl_ftp + 'c.bin'],
+                        transport('ftp', 'p.bin', host='127.0.0.1', port=ftp.port, user='user',
+                                  password=ftp.password)),
+            }
             clean = cleaner(web.root, ftp.root)
-            for label, baseline, make_cmd in cases:
-                rows.append((label, baseline) + best(make_cmd, args.runs, clean))
-            if not sshd_usable():
-                with SshdPeer(os.path.join(tmp, 'sshd')) as sshd:
-                    rows.append(('sftp', None) + best(lambda n: transport(
-                        'sftp', path, n, host='127.0.0.1', port=sshd.port, user='root',
-                        key_file=sshd.client_key, known_hosts=sshd.known_hosts,
-                        directory=sshd.dir), args.runs, cleaner(sshd.dir)))
-            else:
-                print('sftp skipped: %s' % sshd_usable())
-        times = {label: secs for label, _, secs, _ in rows}
-        print('%d MB file over loopback, best of %d runs' % (size_mb, args.runs))
-        print('%-16s %8s %9s %12s %14s' % ('case', 'seconds', 'MB/s', 'peak RSS MB',
-                                             'speed vs curl'))
-        for label, baseline, secs, rss in rows:
-            ratio = '%.2fx' % (times[baseline] / secs) if baseline else ''
-            print('%-16s %8.2f %9.1f %12.1f %14s' % (label, secs, size_mb / secs, rss, ratio))
+            for case in args.only or list(cases):
+                curl_cmd, py_cmd = cases[case]
+                samples = []
+                for i in range(args.pairs + 1):        # the first pair is the warm-up
+                    a = curl(curl_cmd)
+                    clean()
+                    b = python(py_cmd)
+                    clean()
+                    if i:
+                        samples.append((a, b))
+                print('\n== %s: %d MB over loopback, %d interleaved pairs (curl, python), '
+                      'median (min-max)' % (case, size_mb, len(samples)))
+                print('   curl:      %s s, CPU %s s' % (
+                    pairs.spread(a['big'] for a, _ in samples),
+                    pairs.spread(a['big_cpu'] for a, _ in samples)))
+                print('   streaming: %s s, CPU %s s (send() of the big file)' % (
+                    pairs.spread(b['big'] for _, b in samples),
+                    pairs.spread(b['big_cpu'] for _, b in samples)))
+                print('   one-time:  %s s (import + create %s s, first small send %s s)' % (
+                    pairs.spread((b['create'] + b['first'] - b['second'] for _, b in samples),
+                                 '%.3f'),
+                    pairs.spread((b['create'] for _, b in samples), '%.3f'),
+                    pairs.spread((b['first'] for _, b in samples), '%.3f')))
+                print('   per file:  %s s (second small send)' % pairs.spread(
+                    (b['second'] for _, b in samples), '%.3f'))
+                print('   per pair: streaming throughput python/curl %s (goal >= 0.9)'
+                      % pairs.spread(a['big'] / b['big'] for a, b in samples))
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    sys.exit(main())

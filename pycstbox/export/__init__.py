@@ -7,8 +7,6 @@ daemon) lives in the sub-modules.  Names are imported on first use (PEP 562),
 so that ``cbx-export --help`` does not pay for modules it does not need.
 """
 
-import importlib
-
 __version__ = '1.0.0'
 
 ERR_NONE = 0
@@ -33,6 +31,7 @@ def __getattr__(name):
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError('module %r has no attribute %r' % (__name__, name))
+    import importlib     # here, not at the top: ``cbx-export --help`` does not need it
     value = getattr(importlib.import_module('.' + module, __name__), name)
     globals()[name] = value
     return value
