@@ -218,3 +218,22 @@ def test_auto_takes_files_on_a_cstbox_layout(store, tmp_path):
         assert isinstance(src, EventStoreClient)
     finally:
         src.close()
+
+
+def test_line_without_newline_not_read(store, tmp_path):
+    """A last line still being written (no newline yet) is not read, even when it already
+    splits into five fields; once complete, it is read with its data."""
+    root, address = store
+    day = date(2026, 11, 2)
+    path = fsys.day_path(str(tmp_path), 'sensor', day)
+    os.makedirs(os.path.dirname(path))
+    done = '261102-000001.000000\tpower\tp\t12\t{"unit": "W"}\n'
+    with open(path, 'w', encoding='utf-8') as f:
+        f.write(done + '261102-000002.000000\tpower\tp\t13\t')
+    window = (at(2026, 11, 2), at(2026, 11, 3))
+    with FileSource(EventStoreClient(address, timeout=20), str(tmp_path)) as files:
+        assert [e.value for e in files.events(*window)] == [12]
+        with open(path, 'a', encoding='utf-8') as f:
+            f.write('{"unit": "W"}\n')
+        assert [(e.value, e.unit) for e in files.events(*window)] == [(12, 'W'), (13, 'W')]
+        assert files.stats['files'] == 1
