@@ -4,21 +4,29 @@
 #
 #   1. builds the .deb from a scratch copy of the work tree (build-deb.sh);
 #   2. checks its file list, control fields and dependencies; runs lintian;
-#   3. installs it with dpkg -i, reinstalls it (postinst is idempotent),
-#      removes it (state and conffile kept) and installs it again;
+#   3. installs it with dpkg -i (while another process holds dpkg's lock for a
+#      moment: dpkg is retried until the lock is free, up to DPKG_LOCK_WAIT s),
+#      reinstalls it (postinst is idempotent), removes it (state and conffile
+#      kept) and installs it again;
 #   4. drives the service through /etc/init.d/cstbox-export (this machine's
 #      invoke-rc.d refuses service actions): status 3 when stopped, start,
 #      [daemon] export of a window from a private D-Bus bus + cbx-evtdb to a
 #      local HTTP receiver, upload of a file dropped in an outbox,
-#      cbx-export status, reload; restart, stop (waiting until the process is
-#      gone), [daemon] start refused with a broken configuration;
-#   5. purges the package and checks that the machine is as it was
-#      (file lists of /etc /usr /var/lib, dpkg and apt bookkeeping excepted).
+#      cbx-export status, reload; restart, two starts at once (RACE_ROUNDS
+#      rounds: both succeed, one daemon, named by the pid file), stop (waiting
+#      until the process is gone), [daemon] start refused with a broken configuration;
+#   5. purges the package (again while dpkg's lock is held for a moment) and checks
+#      that the machine is as it was (file lists of /etc /usr /var/lib, dpkg and
+#      apt bookkeeping excepted);
+#   6. meanwhile, in the background, fresh_install.sh installs the .deb with apt
+#      into a fresh minimal Debian 12 chroot and runs it there (skipped, with the
+#      reason, when mmdebstrap or the Debian mirror is unavailable).
 #
 # Steps marked [daemon] need pycstbox/export/daemon/daemon.py: while it is not in the
 # tree, the init script is exercised with a stand-in daemon instead and the
 # [daemon] steps are skipped with a message; once it exists they are mandatory.
-# Whatever happens, the EXIT trap stops what was started and purges the package.
+# Whatever happens, the EXIT trap stops what was started and purges the package
+# (waiting for dpkg's lock if another process holds it).
 # Exit status: 0 passed, 1 failed, 2 cannot run here (not root, tools missing,
 # package already installed).
 set -eu
@@ -40,6 +48,9 @@ RUN_DIR=/run/cstbox-export
 PIDFILE=$RUN_DIR/cbx-exportd.pid
 LOGFILE=/var/log/cstbox/cstbox-export.log
 PY=/usr/bin/python3
+DPKG_LOCK_WAIT=120       # seconds dpkg waits for another process's lock
+RACE_ROUNDS=4
+FRESH_WAIT=300           # seconds the fresh-chroot install may take in all (from its start)
 PROM=/var/lib/prometheus/node-exporter/cstbox_export.prom
 T0=$(date +%s)
 
@@ -59,6 +70,7 @@ WORK=$(mktemp -d "$TMPDIR/cbx-pkgtest.XXXXXX")
 chmod 0755 "$WORK"
 HELPER_PIDS=""
 INSTALLED=0
+FRESH_PID=""
 
 # Only one package test at a time on a machine.
 exec 9>"$TMPDIR/cstbox-export-package-test.lock"
@@ -118,17 +130,55 @@ snapshot() {
     true
 }
 
+# dpkg_w ARGS...: dpkg ARGS, waiting (up to DPKG_LOCK_WAIT s) while another process
+# (apt, unattended-upgrades, another test) holds dpkg's lock: dpkg itself does not wait.
+dpkg_w() {
+    waited=0
+    while :; do
+        if dpkg "$@" >"$WORK/dpkg.out" 2>&1; then
+            cat "$WORK/dpkg.out"
+            return 0
+        fi
+        if grep -Eq 'lock was locked by another|status database is locked|lock.*another process' \
+                "$WORK/dpkg.out" && [ "$waited" -lt $((DPKG_LOCK_WAIT * 2)) ]; then
+            sleep 0.5
+            waited=$((waited + 1))
+            continue
+        fi
+        cat "$WORK/dpkg.out"
+        return 1
+    done
+}
+
+# hold_dpkg_lock SECONDS: another process holds dpkg's frontend lock for a while, as
+# apt would; returns once the lock is held.
+hold_dpkg_lock() {
+    rm -f "$WORK/dpkg-lock-held"
+    $PY -c 'import fcntl, os, sys, time
+fd = os.open("/var/lib/dpkg/lock-frontend", os.O_RDWR | os.O_CREAT, 0o640)
+fcntl.lockf(fd, fcntl.LOCK_EX)
+open(sys.argv[2], "w").close()
+time.sleep(float(sys.argv[1]))' "$1" "$WORK/dpkg-lock-held" &
+    HELPER_PIDS="$HELPER_PIDS $!"
+    wait_for 30 test -e "$WORK/dpkg-lock-held" || fail "could not take dpkg's lock for the test"
+}
+
 cleanup() {
     rc=$?
     set +e
     trap - EXIT INT TERM HUP
-    if [ "$INSTALLED" = 1 ]; then
+    # Ours whatever its state: the test refuses to start when dpkg knows the package.
+    if [ "$INSTALLED" = 1 ] || dpkg-query -W -f='${Status}' $PKG 2>/dev/null | grep -qv 'not-installed'; then
         if [ -x $INIT ]; then
             pid=$(daemon_pid)
             init stop >/dev/null 2>&1
             [ -n "$pid" ] && { wait_gone "$pid" 20 || kill -KILL "$pid"; }
         fi
-        dpkg --purge $PKG >"$WORK/purge-cleanup.log" 2>&1 || cat "$WORK/purge-cleanup.log" >&2
+        dpkg_w --purge $PKG >"$WORK/purge-cleanup.log" 2>&1 || cat "$WORK/purge-cleanup.log" >&2
+    fi
+    if [ -n "$FRESH_PID" ]; then
+        kill "$FRESH_PID" 2>/dev/null
+        wait "$FRESH_PID" 2>/dev/null
     fi
     for pid in $HELPER_PIDS; do
         kill "$pid" 2>/dev/null
@@ -148,6 +198,11 @@ t=$(date +%s)
 DEB=$(sh "$HERE/build-deb.sh" "$WORK/out" | tail -n 1) || fail "the package does not build"
 say "built $(basename "$DEB") in $(($(date +%s) - t)) s"
 CHANGES=$(ls "$WORK"/out/*.changes)
+
+# ---------------------------------------------------------------- 6. (background) fresh chroot
+sh "$HERE/fresh_install.sh" "$DEB" >"$WORK/fresh.log" 2>&1 &
+FRESH_PID=$!
+FRESH_T0=$(date +%s)
 
 # ---------------------------------------------------------------- 2. contents
 dpkg-deb -c "$DEB" | awk '{print $6}' | sed 's#^\./#/#; s#/$##' >"$WORK/files"
@@ -197,11 +252,25 @@ done
 for d in $(printf '%s, %s, %s' "$DEPENDS" "$RECOMMENDS" "$(field Pre-Depends)" \
            | tr ',|' '\n\n' | sed 's/(.*)//; s/:any//; s/ //g' | grep -v '^$'); do
     case "$d" in
-        python3|python3-*|init-system-helpers|lsb-base|sysvinit-utils) ;;
+        python3|python3-*|init-system-helpers|lsb-base|sysvinit-utils|tzdata) ;;
         *) fail "unexpected dependency $d" ;;
     esac
     dpkg-query -W "$d" >/dev/null 2>&1 || apt-cache show "$d" >/dev/null 2>&1 \
         || fail "dependency $d is not a Debian package known here"
+done
+echo "$DEPENDS" | grep -Eq '(^|, )tzdata( |,|$)' \
+    || fail "Depends lacks tzdata (Priority required, not Essential: a minimal system may lack it)"
+owner_of() { dpkg-query -S "$1" 2>/dev/null | grep -v '^diversion by' | sed -n 's/^\([^:,]*\)[:,].*/\1/p' | head -n 1; }
+# Every program the systemd unit runs is Essential or a declared dependency
+# (/bin/kill is procps: neither).
+for prog in $(sed -n 's/^Exec[A-Za-z]*=[-@:+!]*\([^ ]*\).*/\1/p' "$WORK/x/lib/systemd/system/cstbox-export.service"); do
+    case "$prog" in /usr/bin/cbx-export*) continue ;; esac
+    owner=$(owner_of "$prog")
+    [ -n "$owner" ] || owner=$(owner_of "$(readlink -f "$prog")")
+    [ -n "$owner" ] || fail "the systemd unit runs $prog, which no package here provides"
+    [ "$(dpkg-query -W -f='${Essential}' "$owner")" = yes ] \
+        || echo "$DEPENDS" | grep -Eq "(^|, )$owner( |,|$)" \
+        || fail "the systemd unit runs $prog (package $owner), neither Essential nor in Depends"
 done
 say "contents, control fields and dependencies: ok"
 
@@ -213,18 +282,19 @@ say "lintian --fail-on error,warning: clean ($(($(date +%s) - t)) s)"
 # ---------------------------------------------------------------- 3. install
 snapshot >"$WORK/before"
 INSTALLED=1
-dpkg -i "$DEB" >"$WORK/install.log" 2>&1 || { cat "$WORK/install.log" >&2; fail "dpkg -i failed"; }
+hold_dpkg_lock 2
+dpkg_w -i "$DEB" >"$WORK/install.log" 2>&1 || { cat "$WORK/install.log" >&2; fail "dpkg -i failed"; }
 echo kept >$STATE_DIR/pkgtest-marker
-dpkg -i "$DEB" >"$WORK/reinstall.log" 2>&1 || { cat "$WORK/reinstall.log" >&2; fail "reinstalling failed (postinst not idempotent?)"; }
-dpkg -r $PKG >"$WORK/remove.log" 2>&1 || { cat "$WORK/remove.log" >&2; fail "dpkg -r failed"; }
+dpkg_w -i "$DEB" >"$WORK/reinstall.log" 2>&1 || { cat "$WORK/reinstall.log" >&2; fail "reinstalling failed (postinst not idempotent?)"; }
+dpkg_w -r $PKG >"$WORK/remove.log" 2>&1 || { cat "$WORK/remove.log" >&2; fail "dpkg -r failed"; }
 [ -f $STATE_DIR/pkgtest-marker ] || fail "dpkg -r (without purge) removed the state in $STATE_DIR"
 [ -f /etc/cstbox/export.toml ] || fail "dpkg -r (without purge) removed the conffile"
 [ ! -e /usr/bin/cbx-export ] || fail "dpkg -r left /usr/bin/cbx-export"
-dpkg -i "$DEB" >"$WORK/install2.log" 2>&1 || { cat "$WORK/install2.log" >&2; fail "install after remove failed"; }
+dpkg_w -i "$DEB" >"$WORK/install2.log" 2>&1 || { cat "$WORK/install2.log" >&2; fail "install after remove failed"; }
 rm -f $STATE_DIR/pkgtest-marker
 dpkg-query -W -f='${Status}' $PKG | grep -q 'install ok installed' || fail "$PKG is not installed after dpkg -i"
-[ "$(stat -c '%U:%G %a' $STATE_DIR)" = "root:root 750" ] \
-    || fail "$STATE_DIR is $(stat -c '%U:%G %a' $STATE_DIR 2>&1), expected root:root 750"
+[ "$(stat -c '%U:%G %a' $STATE_DIR)" = "root:root 700" ] \
+    || fail "$STATE_DIR is $(stat -c '%U:%G %a' $STATE_DIR 2>&1), expected root:root 700"
 ls /etc/rc2.d/S*cstbox-export >/dev/null 2>&1 || fail "update-rc.d did not enable the init script"
 (cd "$WORK" && $PY -c 'import pycstbox, pycstbox.export, pycstbox.evtdb
 assert getattr(pycstbox, "__file__", None) is None, "pycstbox is not a namespace package"
@@ -304,7 +374,7 @@ format = "csv"
 compress = "none"
 start = $FIRST
 EOF
-    install -d -m 0750 "$STATE_DIR/outbox/recv"
+    install -d -m 0700 "$STATE_DIR/outbox/recv"
     sed -i "s#^CONFIG=.*#CONFIG=$CONF#; s#^DAEMON_OPTS=.*#DAEMON_OPTS=\"-L DEBUG\"#" $DEFAULTS
 else
     # ---- stand-in daemon: same process name, logs its arguments, stops on SIGTERM.
@@ -380,6 +450,39 @@ PID2=$(daemon_pid)
 wait_gone "$PID1" 5 || fail "the old daemon $PID1 survived the restart"
 say "restarted (pid $PID2)"
 
+# live_daemons: pids of the live (not zombie) cbx-exportd processes of this system.
+live_daemons() {
+    for d in /proc/[0-9]*; do
+        [ "$(cat $d/comm 2>/dev/null)" = cbx-exportd ] && [ "$(readlink $d/root)" = / ] || continue
+        st=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' $d/status 2>/dev/null)
+        case "$st" in ''|Z|X) ;; *) echo "${d#/proc/}" ;; esac
+    done
+}
+
+# Two starts at once: both succeed (LSB: already running is success), one daemon runs
+# and the pid file names it.
+t=$(date +%s)
+round=0
+while [ $round -lt $RACE_ROUNDS ]; do
+    round=$((round + 1))
+    init stop >"$WORK/init.out" 2>&1 || { cat "$WORK/init.out" >&2; fail "race round $round: stop failed"; }
+    for p in $(live_daemons); do wait_gone "$p" 20 || true; done
+    init start >"$WORK/race1.out" 2>&1 & r1=$!
+    init start >"$WORK/race2.out" 2>&1 & r2=$!
+    set +e; wait $r1; rc1=$?; wait $r2; rc2=$?; set -e
+    [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] \
+        || { cat "$WORK/race1.out" "$WORK/race2.out" >&2; tail -n 5 "$LOGFILE" >&2; \
+             fail "race round $round: two starts at once exit $rc1 and $rc2, expected 0 and 0"; }
+    sleep 0.3     # a loser would be exiting now
+    running=$(live_daemons)
+    [ "$(echo $running | wc -w)" -eq 1 ] && [ "$running" = "$(daemon_pid)" ] \
+        || fail "race round $round: running cbx-exportd: '$(echo $running)', the pid file names '$(daemon_pid)'"
+    set +e; init status >/dev/null 2>&1; rc=$?; set -e
+    [ $rc -eq 0 ] || fail "race round $round: '$INIT status' exits $rc while the daemon runs"
+done
+PID2=$(daemon_pid)
+say "$RACE_ROUNDS rounds of two starts at once: one daemon, named by the pid file ($(($(date +%s) - t)) s)"
+
 t=$(date +%s)
 init stop >"$WORK/init.out" 2>&1 || { cat "$WORK/init.out" >&2; fail "'$INIT stop' failed"; }
 wait_gone "$PID2" 20 || fail "cbx-exportd $PID2 still runs 20 s after '$INIT stop'"
@@ -404,7 +507,8 @@ if [ $REAL_DAEMON = 1 ]; then
 fi
 
 # ---------------------------------------------------------------- 5. purge
-dpkg --purge $PKG >"$WORK/purge.log" 2>&1 || { cat "$WORK/purge.log" >&2; fail "dpkg --purge failed"; }
+hold_dpkg_lock 1
+dpkg_w --purge $PKG >"$WORK/purge.log" 2>&1 || { cat "$WORK/purge.log" >&2; fail "dpkg --purge failed"; }
 [ ! -e $PROM ] || fail "$PROM is left behind: node_exporter would serve a removed program's metrics"
 INSTALLED=0
 dpkg-query -W -f='${Status}' $PKG 2>/dev/null | grep -qv 'not-installed' && fail "$PKG is still known to dpkg after purge"
@@ -414,4 +518,21 @@ if ! diff -u "$WORK/before" "$WORK/after" >"$WORK/snapshot.diff"; then
     fail "the machine is not as it was before the install (diff above)"
 fi
 say "purged: machine as it was"
+
+# ---------------------------------------------------------------- 6. fresh chroot (result)
+t=$(date +%s)
+while kill -0 "$FRESH_PID" 2>/dev/null && [ $(($(date +%s) - FRESH_T0)) -lt $FRESH_WAIT ]; do
+    sleep 0.1
+done
+if kill -0 "$FRESH_PID" 2>/dev/null; then
+    cat "$WORK/fresh.log" >&2
+    fail "the install into a fresh Debian 12 chroot did not finish within $FRESH_WAIT s"
+fi
+set +e; wait "$FRESH_PID"; rc=$?; set -e
+FRESH_PID=""
+case $rc in
+    0) say "fresh Debian 12: $(tail -n 1 "$WORK/fresh.log" | sed 's/^fresh_install: //'), waited $(($(date +%s) - t)) s for it" ;;
+    2) say "SKIPPED [fresh chroot]: $(tail -n 1 "$WORK/fresh.log" | sed 's/^fresh_install: SKIPPED: //')" ;;
+    *) cat "$WORK/fresh.log" >&2; fail "the package does not install and run in a fresh Debian 12 (above)" ;;
+esac
 say "PASS"
