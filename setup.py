@@ -12,11 +12,8 @@ setup(
     packages=find_namespace_packages(include=['pycstbox.*']),
     # the JSON Schema of "cbx-export status --json" (DESIGN section 13)
     package_data={'pycstbox.export': ['status.schema.json']},
-    entry_points={
-        'console_scripts': [
-            'cbx-export = pycstbox.export.cli.main:main',
-            'cbx-exportd = pycstbox.export.daemon.daemon:main',
-            'cbx-evtdb = pycstbox.evtdb.cli:main',
-        ],
-    },
+    # plain scripts, not console_scripts entry points: the generated wrapper looks the
+    # distribution up with importlib.metadata at every start (cbx-export --help 4.4x
+    # python3 -c pass instead of 1.3x, issue 15)
+    scripts=['bin/cbx-export', 'bin/cbx-exportd', 'bin/cbx-evtdb'],
 )

@@ -28,9 +28,12 @@ class Sample(NamedTuple):
 
 
 def env():
-    """Environment of the children: this checkout first, no session bus."""
-    e = dict(os.environ, PYTHONPATH=REPO)
+    """Environment of the children: this checkout first, no session bus, byte code cached
+    (outside the tree) as on an installed box, whatever PYTHONDONTWRITEBYTECODE says here."""
+    e = dict(os.environ, PYTHONPATH=REPO,
+             PYTHONPYCACHEPREFIX=os.path.join(tempfile.gettempdir(), 'cbx-bench-pycache'))
     e.pop('DBUS_SESSION_BUS_ADDRESS', None)
+    e.pop('PYTHONDONTWRITEBYTECODE', None)
     return e
 
 
