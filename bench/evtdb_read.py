@@ -1,6 +1,6 @@
 """Benchmark: client CPU per event of a paged D-Bus read against a bare dbus-python loop.
 
-    cd /work/main && /usr/bin/python3 bench/evtdb_read.py [--root DIR] [--pairs 5]
+    cd /work/main && /usr/bin/python3 bench/evtdb_read.py [--root DIR] [--pairs 5] [--base REV]
 
 A realistic day (``cbx-evtdb generate --sensors 180 --interval 10``: ~1.03M events,
 kept in DIR when given) served by ``cbx-evtdb`` on a private bus.  A = a bare
@@ -9,6 +9,7 @@ replies (``get_args_list``); B = ``EventStoreClient.events()`` over the same day
 (decoded ``Event`` objects).  Interleaved pairs (bench/pairs.py): wall, CPU of the
 reader, CPU of cbx-evtdb + dbus-daemon, peak RSS.
 Goal (issue 15): client CPU <= 1.5x the bare loop's (per pair, median).
+``--base REV``: then pairs of the client of git revision REV (A) and this one (B).
 """
 
 import argparse
@@ -60,6 +61,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--root', help='keep the generated day files here')
     parser.add_argument('--pairs', type=int, default=5)
+    parser.add_argument('--base', metavar='REV',
+                        help='also pair the client of git revision REV (A) with this one (B)')
     args = parser.parse_args()
     from tests.peers.evtdb import bus_pid, evtdb_service, private_bus
     with tempfile.TemporaryDirectory(prefix='cbx-bench-') as tmp:
@@ -75,6 +78,14 @@ def main():
             pairs.report('D-Bus read of one day: A = bare dbus-python loop, B = EventStoreClient',
                          'A bare loop', 'B client', samples, events, pairs.GENERATOR,
                          'client CPU <= 1.5x the bare loop (CPU B/A <= 1.5)')
+            if args.base:
+                old = pairs.checkout(args.base, os.path.join(tmp, 'base'))
+                samples = pairs.interleave(
+                    lambda: pairs.run([pairs.PY, '-c', CLIENT, address], watch, path=old),
+                    client, args.pairs)
+                pairs.report('D-Bus read of one day: A = EventStoreClient of %s, B = this one'
+                             % args.base, 'A client %s' % args.base, 'B client', samples,
+                             events, pairs.GENERATOR)
     return 0
 
 

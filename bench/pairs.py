@@ -49,14 +49,20 @@ def proc_cpu(pid):
 GNU_TIME = '/usr/bin/time' if os.access('/usr/bin/time', os.X_OK) else None
 
 
-def run(cmd, watch=(), stdin=None):
-    """Run ``cmd`` once; a :class:`Sample`. :raises SystemExit: the command failed"""
+def run(cmd, watch=(), stdin=None, path=None):
+    """Run ``cmd`` once (``path``: PYTHONPATH instead of this checkout); a :class:`Sample`.
+
+    :raises SystemExit: the command failed
+    """
     before = sum(proc_cpu(p) for p in watch)
+    child_env = env()
+    if path:
+        child_env['PYTHONPATH'] = path
     with tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile('r') as rss:
         if GNU_TIME:
             cmd = [GNU_TIME, '-q', '-f', '%M', '-o', rss.name] + list(cmd)
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env(), stdout=subprocess.PIPE, stderr=err,
+        proc = subprocess.Popen(cmd, env=child_env, stdout=subprocess.PIPE, stderr=err,
                                 stdin=stdin)
         out = proc.stdout.read()
         proc.stdout.close()
@@ -152,3 +158,11 @@ def timed(fn):
     r1 = resource.getrusage(resource.RUSAGE_SELF)
     return Sample(wall, r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime, 0.0,
                   r1.ru_maxrss / 1024.0, '')
+
+
+def checkout(rev, dest):
+    """The pycstbox/ tree of git revision ``rev`` under ``dest`` (no change to the repository)."""
+    archive = subprocess.run(['git', '-C', REPO, 'archive', rev, 'pycstbox'],
+                             stdout=subprocess.PIPE, check=True).stdout
+    subprocess.run(['tar', '-x', '-C', dest], input=archive, check=True)
+    return dest
