@@ -98,6 +98,15 @@ wait_gone() {
     return 1
 }
 
+# live_daemons: pids of the live (not zombie) cbx-exportd processes of this system.
+live_daemons() {
+    for d in /proc/[0-9]*; do
+        [ "$(cat $d/comm 2>/dev/null)" = cbx-exportd ] && [ "$(readlink $d/root)" = / ] || continue
+        st=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' $d/status 2>/dev/null)
+        case "$st" in ''|Z|X) ;; *) echo "${d#/proc/}" ;; esac
+    done
+}
+
 # daemon_running_says true|false: cbx-export status --json reports daemon.running so.
 daemon_running_says() {
     /usr/bin/cbx-export -c "$CONF" status --json >"$WORK/status.json" 2>"$WORK/status.err" \
@@ -174,6 +183,10 @@ cleanup() {
             init stop >/dev/null 2>&1
             [ -n "$pid" ] && { wait_gone "$pid" 20 || kill -KILL "$pid"; }
         fi
+        # a daemon that escaped the init script (a lost race): ours if it runs our config
+        for p in $(live_daemons); do
+            tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- "-c $WORK/" && kill -KILL "$p"
+        done
         dpkg_w --purge $PKG >"$WORK/purge-cleanup.log" 2>&1 || cat "$WORK/purge-cleanup.log" >&2
     fi
     if [ -n "$FRESH_PID" ]; then
@@ -449,15 +462,6 @@ PID2=$(daemon_pid)
 [ -n "$PID2" ] && [ "$PID2" != "$PID1" ] || fail "restart did not start a new daemon (old $PID1, new '$PID2')"
 wait_gone "$PID1" 5 || fail "the old daemon $PID1 survived the restart"
 say "restarted (pid $PID2)"
-
-# live_daemons: pids of the live (not zombie) cbx-exportd processes of this system.
-live_daemons() {
-    for d in /proc/[0-9]*; do
-        [ "$(cat $d/comm 2>/dev/null)" = cbx-exportd ] && [ "$(readlink $d/root)" = / ] || continue
-        st=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' $d/status 2>/dev/null)
-        case "$st" in ''|Z|X) ;; *) echo "${d#/proc/}" ;; esac
-    done
-}
 
 # Two starts at once: both succeed (LSB: already running is success), one daemon runs
 # and the pid file names it.
