@@ -31,7 +31,8 @@ import struct
 import termios
 import time
 
-from pycstbox.export.daemon.outboxlane import OutboxLane, ensure_dir
+from pycstbox.export.daemon.outboxfile import ensure_dir
+from pycstbox.export.daemon.outboxlane import OutboxLane
 
 log = logging.getLogger(__name__)
 

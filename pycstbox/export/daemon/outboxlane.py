@@ -8,11 +8,11 @@ very descriptor (``/proc/self/fd/N``).  Temporary failure -> the file stays and
 the lane backs off (``Retry.backoff``); permanent -> ``failed/<target>/`` with
 its ``.error``.  The inotify side is :mod:`.outbox`.
 
-A file found by a scan (start-up, inotify overflow) rather than by an inotify
-event is sent only once it is quiet (:mod:`.quiet`): not open for writing by any
-process and not modified for a few seconds; until then it is looked at again
-every few seconds.  A failure caused by the file itself (the transport library
-refuses its name: ``ValueError``) is permanent for that file: it goes to
+Which files may be sent is :mod:`.outboxfile`: a file found by a scan (start-up,
+inotify overflow) rather than by an inotify event is sent only once it is quiet
+(not open for writing by any process, not modified for a few seconds); until then
+it is looked at again every few seconds.  A failure caused by the file itself (the
+transport library refuses its name: ``ValueError``) is permanent for that file: it goes to
 ``failed/<target>/`` and the lane moves on.  Names are logged with their control
 characters escaped (:func:`~pycstbox.export.transports.filename.printable`).
 """
@@ -20,12 +20,11 @@ characters escaped (:func:`~pycstbox.export.transports.filename.printable`).
 import datetime
 import logging
 import os
-import stat
 import threading
 import time
 
 from pycstbox.export.atomic import fsync_dir
-from pycstbox.export.daemon.quiet import wait_needed, writers
+from pycstbox.export.daemon.outboxfile import is_temp_name, problem, wait_needed, writers
 from pycstbox.export.process.deadletter import DeadLetters
 from pycstbox.export.errors import PermanentError, TemporaryError
 from pycstbox.export.process.retry import Retry
@@ -33,24 +32,10 @@ from pycstbox.export.transports.filename import printable
 
 log = logging.getLogger(__name__)
 UTC = datetime.timezone.utc
-TEMP_SUFFIXES = ('.tmp', '.part')
-DIR_MODE = 0o750
-
-
-def is_temp_name(name):
-    """True for names a writer uses before renaming the file in."""
-    return name.startswith('.') or name.endswith(TEMP_SUFFIXES)
 
 
 def _iso(t):
     return t.strftime('%Y-%m-%dT%H:%M:%SZ') if t else None
-
-
-def ensure_dir(path):
-    """Create the outbox folder (mode 0750) when missing; leave an existing one alone."""
-    if not os.path.isdir(path):
-        os.makedirs(path, exist_ok=True)
-        os.chmod(path, DIR_MODE)
 
 
 class OutboxLane(threading.Thread):
@@ -214,19 +199,6 @@ class OutboxLane(threading.Thread):
             log.warning('outbox %s: %s refused and left in %s: %s', self.target.name,
                         printable(name), self.dir, why)
 
-    def _problem(self, st):
-        """Why the file ``st`` describes must not be sent, or None."""
-        if stat.S_ISLNK(st.st_mode):
-            return 'it is a symbolic link (only regular files are sent)'
-        if stat.S_ISDIR(st.st_mode):
-            return 'it is a directory (only regular files are sent)'
-        if not stat.S_ISREG(st.st_mode):
-            return 'it is not a regular file'
-        if st.st_uid not in (self.uid, 0):
-            return ('it belongs to uid %d, not to the service user (uid %d) or root'
-                    % (st.st_uid, self.uid))
-        return None
-
     def _check(self, name):
         """lstat of a ready file that may be sent, or None (refused, temporary, gone)."""
         if is_temp_name(name):
@@ -242,7 +214,7 @@ class OutboxLane(threading.Thread):
         except OSError as exc:
             self._refuse(name, None, exc.strerror)
             return None
-        why = self._problem(st)
+        why = problem(st, self.uid)
         if why:
             self._refuse(name, st, why)
             return None
@@ -261,7 +233,7 @@ class OutboxLane(threading.Thread):
             return 0
         try:
             st = os.fstat(fd)
-            why = self._problem(st)
+            why = problem(st, self.uid)
             if why:
                 self._refuse(name, st, why)
                 return 0

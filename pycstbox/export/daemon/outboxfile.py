@@ -1,17 +1,50 @@
-"""Is a file found by a directory scan finished?  Quiet = not written to any more.
+"""Which files of an outbox folder may be sent, and when.
 
-inotify tells when a file is closed after writing or renamed in; a file found by
-a scan (daemon start-up, inotify queue overflow) has no such event, and may be
-half written by a process that is still at work.  Such a file is sent only once
-it is *quiet*: no process has it open for writing (``/proc/*/fd`` and the flags
-in ``/proc/*/fdinfo``) and it was not modified for :data:`QUIET` seconds.
+- temporary names (``.*``, ``*.tmp``, ``*.part``: a writer's name before the rename)
+  are ignored (:func:`is_temp_name`);
+- only regular files owned by the daemon's user or root are sent (:func:`problem`);
+- a file found by a scan (daemon start-up, inotify queue overflow) rather than
+  by an inotify event (closed after writing, renamed in) may be half written by
+  a process still at work: it is sent only once it is *quiet*: no process has it
+  open for writing (``/proc/*/fd`` and the flags in ``/proc/*/fdinfo``,
+  :func:`writers`) and it was not modified for :data:`QUIET` seconds
+  (:func:`wait_needed`).
 """
 
 import os
+import stat
 import time
 
 #: seconds without modification before a scanned file counts as finished
 QUIET = 3.0
+TEMP_SUFFIXES = ('.tmp', '.part')
+DIR_MODE = 0o750
+
+
+def is_temp_name(name):
+    """True for names a writer uses before renaming the file in."""
+    return name.startswith('.') or name.endswith(TEMP_SUFFIXES)
+
+
+def ensure_dir(path):
+    """Create the outbox folder (mode 0750) when missing; leave an existing one alone."""
+    if not os.path.isdir(path):
+        os.makedirs(path, exist_ok=True)
+        os.chmod(path, DIR_MODE)
+
+
+def problem(st, uid):
+    """Why the file ``st`` describes must not be sent by user ``uid``, or None."""
+    if stat.S_ISLNK(st.st_mode):
+        return 'it is a symbolic link (only regular files are sent)'
+    if stat.S_ISDIR(st.st_mode):
+        return 'it is a directory (only regular files are sent)'
+    if not stat.S_ISREG(st.st_mode):
+        return 'it is not a regular file'
+    if st.st_uid not in (uid, 0):
+        return ('it belongs to uid %d, not to the service user (uid %d) or root'
+                % (st.st_uid, uid))
+    return None
 
 
 def writers(directory):
