@@ -5,6 +5,7 @@
 """
 
 from pycstbox.export.process.snapshot import collect, daemon_status  # noqa: F401 (re-exported)
+from pycstbox.export.transports.filename import printable
 
 
 def _short(t):
@@ -59,5 +60,5 @@ def render(doc):
         lines.append('outbox %s: %d file(s) waiting, %d dead-lettered'
                      % (target, o['pending'], len(o['dead_letters'])))
         for n in o['dead_letters'][:5]:
-            lines.append('    %s' % n)
+            lines.append('    %s' % printable(n))
     return '\n'.join(lines) + '\n'
