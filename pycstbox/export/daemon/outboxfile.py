@@ -49,7 +49,7 @@ def problem(st, uid):
 
 def writers(directory):
     """Names of the files directly in ``directory`` that some process has open for writing."""
-    prefix = os.path.join(directory, '')
+    prefix = os.path.join(os.path.realpath(directory), '')   # /proc shows resolved paths
     found = set()
     try:
         pids = [p for p in os.listdir('/proc') if p.isdigit()]
