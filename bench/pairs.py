@@ -162,6 +162,7 @@ def timed(fn):
 
 def checkout(rev, dest):
     """The pycstbox/ tree of git revision ``rev`` under ``dest`` (no change to the repository)."""
+    os.makedirs(dest, exist_ok=True)
     archive = subprocess.run(['git', '-C', REPO, 'archive', rev, 'pycstbox'],
                              stdout=subprocess.PIPE, check=True).stdout
     subprocess.run(['tar', '-x', '-C', dest], input=archive, check=True)
