@@ -100,6 +100,18 @@ def test_failed_part_aborts_the_upload(seaweed, request, tmp_path, monkeypatch):
     assert get(seaweed, key) is None and uploads(seaweed, key) == 0
 
 
+def test_upload_left_unfinished_is_aborted(seaweed, request, tmp_path):
+    """An unfinished multipart upload of the key (an earlier attempt that could not abort:
+    power loss, store down) is aborted once a new upload of the key completes."""
+    t = s3(seaweed, request, multipart_threshold=5 * MiB, part_size=5 * MiB)
+    key = t.remote_key(NAME, job='daily', start=START)
+    status, _, _ = seaweed.request('POST', '/%s/%s' % (BUCKET, key), query=[('uploads', '')])
+    assert status == 200 and uploads(seaweed, key) == 1
+    data = os.urandom(6 * MiB)
+    t.send(write(tmp_path / 'f', data), NAME, job='daily', start=START)
+    assert get(seaweed, key) == data and uploads(seaweed, key) == 0
+
+
 def test_wrong_checksum_rejected(seaweed, request, tmp_path, monkeypatch):
     """A body whose x-amz-checksum-sha256 does not match is refused (BadDigest, temporary)
     and nothing is stored."""
@@ -267,25 +279,22 @@ def own_seaweed(tmp_path):
 
 def test_server_killed_mid_upload(own_seaweed, request, tmp_path, monkeypatch):
     """The store killed during a multipart upload: temporary; once it is back, a resend
-    delivers the file byte-identical and aborts the upload the kill left unfinished."""
+    delivers the file byte-identical and no unfinished upload remains."""
     t = s3(own_seaweed, request, multipart_threshold=5 * MiB, part_size=5 * MiB)
     data = os.urandom(11 * MiB)
     path = write(tmp_path / 'f', data)
-    real = s3multipart._hash
-    calls = []
+    real = t.request
 
-    def kill_at_second_part(fd, off, length):
-        calls.append(off)
-        if len(calls) == 2:
-            own_seaweed.kill()
-        return real(fd, off, length)
-    monkeypatch.setattr(s3multipart, '_hash', kill_at_second_part)
+    def kill_before_second_part(*args, **kw):
+        if '(part 2 of' in kw.get('what', ''):
+            own_seaweed.kill()                # part 1 was acknowledged: the upload exists
+        return real(*args, **kw)
+    monkeypatch.setattr(t, 'request', kill_before_second_part)
     with pytest.raises(TemporaryError):
         t.send(path, NAME, job='daily', start=START)
-    monkeypatch.setattr(s3multipart, '_hash', real)
+    monkeypatch.setattr(t, 'request', real)
     own_seaweed.start()
     key = t.remote_key(NAME, job='daily', start=START)
-    assert uploads(own_seaweed, key) == 1
     d = t.send(path, NAME, job='daily', start=START)
     assert get(own_seaweed, d.key) == data
     assert uploads(own_seaweed, key) == 0
