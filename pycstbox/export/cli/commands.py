@@ -240,8 +240,11 @@ def cmd_check(args, config):
             c = default_source_factory(config.eventstore)
             days = c.available_days()
             c.close()
-            print('event store: ok (%d day(s) available%s)'
-                  % (len(days), ', last %s' % days[-1] if days else ''))
+            files = getattr(c, 'root', None)       # a FileSource (read = files/auto)
+            print('event store: ok (%d day(s) available%s; events read %s)'
+                  % (len(days), ', last %s' % days[-1] if days else '',
+                     'from the day files in %s/%s after a flush over D-Bus' % (files, c.channel)
+                     if files else 'over D-Bus'))
         except ExportError as exc:
             ok = False
             print('event store: FAILED: %s' % exc)
