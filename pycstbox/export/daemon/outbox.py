@@ -116,12 +116,12 @@ class OutboxWatcher:
         for name, target in config.targets.items():
             lane = self.lanes.get(name)
             if lane is not None and lane.dir == os.path.join(config.state_dir, 'outbox', name):
-                lane.update(target, config.site)
+                lane.update(target, config.site, config.tz)
                 continue
             if lane is not None:
                 self._remove(name)
             lane = OutboxLane(target, config.site, config.state_dir, self.wake,
-                              transport_factory=self._factory)
+                              transport_factory=self._factory, tz=config.tz)
             try:
                 ensure_dir(lane.dir)
                 wd = self.wm.add_watch(lane.dir, self.mask, quiet=False)[lane.dir]

@@ -42,9 +42,10 @@ class OutboxLane(threading.Thread):
     """Uploads the ready files of one target's outbox (see module docstring)."""
 
     def __init__(self, target, site, state_dir, wake=lambda: None, retry=None,
-                 transport_factory=None):
+                 transport_factory=None, tz=None):
         threading.Thread.__init__(self, name='outbox-%s' % target.name, daemon=True)
         self.target, self.site = target, site
+        self.tz = tz                   # config timezone: {date} of s3 keys
         self.dir = os.path.join(state_dir, 'outbox', target.name)
         self.dead = DeadLetters(state_dir)
         self.retry = retry or Retry()
@@ -86,10 +87,10 @@ class OutboxLane(threading.Thread):
             self._ready.update(names)
             self._cond.notify()
 
-    def update(self, target, site):
+    def update(self, target, site, tz=None):
         """New configuration of the target: use it, and retry now."""
         with self._cond:
-            self.target, self.site = target, site
+            self.target, self.site, self.tz = target, site, tz
             self._stale = True
             self._retry_at = None
             self.next_retry = None
@@ -325,7 +326,7 @@ class OutboxLane(threading.Thread):
                 self._transport = self._factory(self.target, self.site)
             else:
                 from pycstbox.export import transports
-                self._transport = transports.create(self.target, site=self.site)
+                self._transport = transports.create(self.target, site=self.site, tz=self.tz)
         return self._transport
 
     def _close_transport(self):
