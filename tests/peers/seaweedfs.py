@@ -52,6 +52,7 @@ class SeaweedPeer:
     def __init__(self, root):
         self.root = os.fspath(root)
         self.proc = None
+        self.procs = []                # every process started: all are killed on exit
         self.ports = None
         self.identities = {k: v[:2] for k, v in IDENTITIES.items()}
 
@@ -101,6 +102,7 @@ class SeaweedPeer:
         self.log = open(os.path.join(d, 'weed.log'), 'ab')
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True)
+        self.procs.append(self.proc)
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
@@ -119,12 +121,13 @@ class SeaweedPeer:
 
     def kill(self):
         """SIGKILL the server (its whole process group) and reap it."""
-        if self.proc is not None and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.proc.wait(10)
+        for proc in self.procs:
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.wait(10)
         self.proc = None
         if getattr(self, 'log', None):
             self.log.close()
