@@ -104,8 +104,9 @@ def test_reset_in_the_middle_of_the_body_is_temporary(http_peer, https_peer, dat
 def test_connection_refused_is_temporary(data_file):
     """Nobody listening on the port is temporary."""
     t = make('http', url='http://127.0.0.1:%d/x' % free_port(), connect_timeout=2)
-    with pytest.raises(TemporaryError):
+    with pytest.raises(TemporaryError) as e:
         t.send(data_file[0], 'a.csv')
+    assert ' object at 0x' not in str(e.value) and 'refused' in str(e.value), str(e.value)
 
 
 def test_dns_failure_is_temporary(data_file):

@@ -90,5 +90,6 @@ def reason(exc):
             inner = nxt
             continue
         break
-    text = re.sub(r'<[^<>]* object at 0x[0-9a-f]+>: ', '', ' '.join(str(inner).split()))
+    # '<...WatchedConnection object at 0x...>: ' (a class made in a function has '<locals>')
+    text = re.sub(r'<(?:[^<>]|<locals>)* object at 0x[0-9a-f]+>:?\s*', '', ' '.join(str(inner).split()))
     return text[:200]
