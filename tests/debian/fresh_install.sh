@@ -31,6 +31,9 @@ skip() { say "SKIPPED: $*"; exit 2; }
 [ -f "$DEB" ] || fail "no .deb at $1"
 command -v mmdebstrap >/dev/null 2>&1 \
     || skip "mmdebstrap is not installed (apt-get install mmdebstrap, or sh .ci/install-deps)"
+for tool in mount umount mountpoint chroot timeout tar flock; do
+    command -v $tool >/dev/null 2>&1 || skip "$tool is missing here"
+done
 
 mkdir -p "$CACHE/archives/partial"
 exec 7>>"$CACHE/lock"
