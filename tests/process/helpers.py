@@ -88,5 +88,63 @@ def received(directory):
     return sorted(os.listdir(directory)) if os.path.isdir(directory) else []
 
 
+class GridSource:
+    """An event store whose events are a function of time: one every 10 minutes, forever.
+
+    ``until()`` (optional) is the present: events at or after it are not recorded yet.
+    :func:`grid_events` gives the same events without that limit (the truth of a
+    window once it has passed).  ``down`` makes every call fail like a dead store.
+    """
+
+    def __init__(self, until=None):
+        self.until = until
+        self.down = False
+        self.reads = 0
+
+    def flush(self):
+        if self.down:
+            raise EventStoreError('event store unreachable (test)')
+
+    def events(self, start, end, var_types=(), var_names=()):
+        if self.down:
+            raise EventStoreError('event store unreachable (test)')
+        self.reads += 1
+        stop = end if self.until is None else min(end, self.until())
+        yield from grid_events(start, stop, var_types, var_names)
+
+    def close(self):
+        pass
+
+
+GRID_EPOCH = datetime.datetime(2020, 1, 1, tzinfo=UTC)
+GRID_STEP = datetime.timedelta(minutes=10)
+
+
+def grid_event(k):
+    """Event number ``k`` of the grid: four variables in turn, float/bool/int values."""
+    t = GRID_EPOCH + k * GRID_STEP + datetime.timedelta(microseconds=(k % 7) * 123457)
+    kind = k % 4
+    if kind == 0:
+        return Event(t, 'energy', 'energy_main', k * 0.25, 'Wh', {'unit': 'Wh'})
+    if kind == 1:
+        return Event(t, 'temperature', 'temp_hall', 15 + (k % 40) / 4, 'degC', {'unit': 'degC'})
+    if kind == 2:
+        return Event(t, 'presence', 'motion_hall', bool(k % 8 == 2), '', {})
+    return Event(t, 'counter', 'pulses', k, '', {})
+
+
+def grid_events(start, end, var_types=(), var_names=()):
+    """The grid's events in ``[start, end)``, oldest first, filtered like the store does."""
+    k = (start - GRID_EPOCH) // GRID_STEP
+    while True:
+        e = grid_event(k)
+        k += 1
+        if e.timestamp >= end:
+            return
+        if e.timestamp >= start and (not var_types or e.var_type in var_types) \
+                and (not var_names or e.var_name in var_names):
+            yield e
+
+
 __all__ = ['T', 'write_config', 'ListSource', 'hourly_events', 'FlakyDir', 'received',
-           'TemporaryError']
+           'TemporaryError', 'GridSource', 'grid_events']

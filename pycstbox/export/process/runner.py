@@ -22,6 +22,7 @@ import os
 import time
 from typing import NamedTuple
 
+from pycstbox.export.atomic import list_names
 from pycstbox.export.backlog import entry_bytes
 from pycstbox.export.errors import ExportError
 from pycstbox.export.process import journal
@@ -159,15 +160,26 @@ class Runner:
         try:
             parms = b[jobid]
         except KeyError:
+            self._kept_aside(job, jobid, corrupt)
             self.problems.append('job %s: backlog entry %s was unreadable and was moved to %s'
                                  % (job.name, jobid, corrupt))
             return None
         if not is_window(parms):
             b.set_aside(jobid, 'not a window entry (no aware start < end)')
+            self._kept_aside(job, jobid, corrupt)
             self.problems.append('job %s: backlog entry %s is not a window and was moved to %s'
                                  % (job.name, jobid, corrupt))
             return None
         return parms
+
+    def _kept_aside(self, job, jobid, corrupt):
+        """Files kept for an entry set aside go with it (else the next run sweeps them)."""
+        for path in self._kept(job, jobid):
+            try:
+                os.makedirs(corrupt, exist_ok=True)
+                os.replace(path, os.path.join(corrupt, os.path.basename(path)))
+            except OSError as exc:
+                log.error('job %s: cannot set %s aside: %s', job.name, path, exc)
 
     def _delivered(self, b, job, jobid, wj, outcome):
         # the journal line goes first: a kill after it leaves the window pending (sent and
@@ -177,6 +189,8 @@ class Runner:
         # then the file: a kill between the two leaves a pending entry (re-exported),
         # never a file without an entry
         wj.artifact.discard()
+        for path in self._kept(job, jobid):     # kept under another format's name
+            os.unlink(path)
         del b[jobid]
         state = self.state(job.name)
         if outcome.kind == DELIVERED:
@@ -229,12 +243,21 @@ class Runner:
                     window_text(parms), parms['attempts'], outcome.message)
         self.state(job.name).record_error(jobid, self.now, outcome.message, True)
 
+    def _kept(self, job, jobid):
+        """Files that attempts at window ``jobid`` kept on flash (``<jobid>.<ext>``)."""
+        d = self.spool_dir(job.name)
+        return [os.path.join(d, n) for n in list_names(d) if n.split('.')[0] == jobid]
+
     def _dead_letter(self, b, job, jobid, parms, wj, message):
         self.dead += 1
         if wj is not None and wj.artifact.path and os.path.exists(wj.artifact.path):
             wj.artifact.persist()
             self.dead_letters.add_file(job.name, wj.artifact.path, wj.artifact.name, message,
                                        self.now)
+        # a file kept by an earlier attempt (dead by age: not re-exported) goes with it,
+        # else the next run would sweep the only copy of the window
+        for path in self._kept(job, jobid):
+            self.dead_letters.add_file(job.name, path, os.path.basename(path), message, self.now)
         self.dead_letters.add_data(job.name, jobid + '.json', entry_bytes(jobid, parms),
                                    '%s\ntarget: %s\nwhat to do: fix the cause, then '
                                    '"cbx-export backlog requeue %s %s"'
