@@ -74,3 +74,20 @@ def test_corrupt_entry_set_aside_with_its_file(tmp_path):
     proc.run(now=T('2026-11-20 01:20'))
     corrupt = os.listdir(tmp_path / 'state' / 'backlog' / 'q' / 'corrupt')
     assert FIRST + '.csv' in corrupt and spool(tmp_path) == []
+
+
+def test_entry_with_wrong_types_set_aside_not_wedged(tmp_path):
+    """An entry whose attempts is not a whole number is set aside with its file, not retried."""
+    import json
+    proc = make(tmp_path)
+    proc.run(now=T('2026-11-20 01:00'))
+    entry = tmp_path / 'state' / 'backlog' / 'q' / (FIRST + '.json')
+    doc = json.loads(entry.read_bytes())
+    doc['parms']['attempts'] = 'x'
+    entry.write_text(json.dumps(doc))
+    rep = proc.run(now=T('2026-11-20 01:10'))
+    assert not entry.exists() and any('not a window' in p for p in rep.problems)
+    corrupt = os.listdir(tmp_path / 'state' / 'backlog' / 'q' / 'corrupt')
+    assert FIRST + '.json' in corrupt and FIRST + '.csv' in corrupt
+    staging = tmp_path / 'run' / 'staging' / 'q'
+    assert not staging.is_dir() or os.listdir(staging) == []

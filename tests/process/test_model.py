@@ -34,7 +34,7 @@ import signal
 import tempfile
 import time
 
-from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis import HealthCheck, event, settings, strategies as st
 from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition,
                                  rule, run_state_machine_as_test)
 
@@ -233,11 +233,13 @@ class ExportModel(RuleBasedStateMachine):
 
     # -- time ----------------------------------------------------------------------
 
-    @rule(step=st.sampled_from((1, 5, 15, 60, 180, 360)))
-    def tick(self, step):
-        """Time goes on (the clock with it, right or wrong)."""
+    @rule(step=st.sampled_from((1, 5, 15, 60, 180, 360)), slot=st.booleans())
+    def tick(self, step, slot):
+        """Time goes on (the clock with it, right or wrong), often up to a run (a slot)."""
         self.true += step * MIN
         self.clock += step * MIN
+        if slot:
+            self.run()
 
     @rule(days=st.integers(1, 4))
     def box_off(self, days):
@@ -399,6 +401,11 @@ class ExportModel(RuleBasedStateMachine):
                      'seconds': time.monotonic() - t0, 'before': before,
                      'sent': self.sent_log[sent_before:], 'damaged': self.damaged,
                      'store_down': self.source.down, 'modes': dict(self.modes)}
+        event('run')
+        if report is not None:                      # --hypothesis-show-statistics
+            for what in ('delivered', 'failed', 'dead_lettered', 'skipped', 'problems'):
+                if getattr(report, what):
+                    event('a run with %s' % what)
         if self.clock >= model_check.SANE_CLOCK:    # else the states were not even read
             self.damaged = False
         model_check.after_run(self)

@@ -59,9 +59,15 @@ def window_text(parms):
 
 
 def is_window(parms):
+    """A window entry: aware ``start < end``; ``attempts``/``events`` whole, ``artifact`` a name."""
+    def whole(k):
+        v = parms.get(k, 0)
+        return v is None and k == 'events' or isinstance(v, int) and not isinstance(v, bool)
     return (isinstance(parms, dict) and isinstance(parms.get('start'), datetime.datetime)
             and isinstance(parms.get('end'), datetime.datetime)
-            and parms['start'].tzinfo is not None and parms['start'] < parms['end'])
+            and parms['start'].tzinfo is not None and parms['end'].tzinfo is not None
+            and parms['start'] < parms['end'] and whole('attempts') and whole('events')
+            and isinstance(parms.get('artifact') or '', str))
 
 
 class Runner:
@@ -165,7 +171,7 @@ class Runner:
                                  % (job.name, jobid, corrupt))
             return None
         if not is_window(parms):
-            b.set_aside(jobid, 'not a window entry (no aware start < end)')
+            b.set_aside(jobid, 'not a window entry (aware start < end, whole attempts)')
             self._kept_aside(job, jobid, corrupt)
             self.problems.append('job %s: backlog entry %s is not a window and was moved to %s'
                                  % (job.name, jobid, corrupt))
