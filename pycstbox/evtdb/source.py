@@ -11,13 +11,15 @@ object with the :class:`~pycstbox.evtdb.client.EventStoreClient` interface
 - ``read = "auto"``: files when ``<root>/<channel>`` is a readable directory, else D-Bus.
 
 The day files give the same events, in the same order, as the D-Bus path, for a
-fraction of the CPU.  Whenever a day looks wrong (no file for it, not in time
-order, unreadable, NUL bytes, a year the two-digit names cannot tell) that day is
-read over D-Bus instead, so a store whose files are elsewhere loses nothing.
+fraction of the CPU.  Whenever a day looks wrong (no file for it, a file the store
+does not list among its days, not in time order, unreadable, NUL bytes, a year the
+two-digit names cannot tell) that day is read over D-Bus instead, so a store whose
+files are elsewhere loses nothing.
 """
 
 import logging
 import os
+from datetime import date
 
 from pycstbox.evtdb.dayread import DayScan, Unusable, day_range, read_day
 from pycstbox.evtdb.event import as_utc
@@ -90,10 +92,13 @@ class FileSource:
             return
         var_types, var_names = tuple(var_types), tuple(var_names)
         types, names = _filter(var_types), _filter(var_names)
+        known = self._store_days()
         for day, lo, hi in day_range(start, end):
             path = day_path(self.root, self.channel, day)
             scan = None
-            if _YEARS[0] <= day.year <= _YEARS[1]:
+            if known is None or day not in known:
+                pass     # a file the store does not list is not the store's: ask the store
+            elif _YEARS[0] <= day.year <= _YEARS[1]:
                 try:
                     scan = DayScan(path, day)
                 except Unusable as exc:
@@ -114,6 +119,14 @@ class FileSource:
         if stats['skipped']:
             log.warning('%d malformed event(s) skipped reading %s - %s',
                         stats['skipped'], start, end)
+
+    def _store_days(self):
+        """The days the store lists (None when it cannot tell: every day over D-Bus)."""
+        try:
+            return {date.fromisoformat(str(d)[:10]) for d in self.client.available_days()}
+        except (EventStoreError, ValueError) as exc:
+            log.info('reading over D-Bus: the store did not list its days (%s)', exc)
+            return None
 
     def _dbus(self, lo, hi, var_types, var_names, stats):
         stats['dbus_days'] += 1

@@ -224,16 +224,28 @@ def test_line_without_newline_not_read(store, tmp_path):
     """A last line still being written (no newline yet) is not read, even when it already
     splits into five fields; once complete, it is read with its data."""
     root, address = store
-    day = date(2026, 11, 2)
+    day = date(2026, 10, 26)     # a day the store lists (its own file is elsewhere)
     path = fsys.day_path(str(tmp_path), 'sensor', day)
     os.makedirs(os.path.dirname(path))
-    done = '261102-000001.000000\tpower\tp\t12\t{"unit": "W"}\n'
+    done = '261026-000001.000000\tpower\tp\t12\t{"unit": "W"}\n'
     with open(path, 'w', encoding='utf-8') as f:
-        f.write(done + '261102-000002.000000\tpower\tp\t13\t')
-    window = (at(2026, 11, 2), at(2026, 11, 3))
+        f.write(done + '261026-000002.000000\tpower\tp\t13\t')
+    window = (at(2026, 10, 26), at(2026, 10, 26, 0, 0, 3))
     with FileSource(EventStoreClient(address, timeout=20), str(tmp_path)) as files:
         assert [e.value for e in files.events(*window)] == [12]
         with open(path, 'a', encoding='utf-8') as f:
             f.write('{"unit": "W"}\n')
         assert [(e.value, e.unit) for e in files.events(*window)] == [(12, 'W'), (13, 'W')]
         assert files.stats['files'] == 1
+
+
+def test_file_the_store_does_not_list_read_over_dbus(store, tmp_path):
+    """A day file under root that the store does not list (root is not the store's) is not
+    read: that day goes over D-Bus, as the store sees it."""
+    root, address = store
+    other = tmp_path / 'root'
+    os.makedirs(other / 'sensor')
+    generate_days(other, date(2026, 11, 5), days=1, sensors=3, interval=3600)
+    with FileSource(EventStoreClient(address, timeout=20), str(other)) as files:
+        assert list(files.events(at(2026, 11, 5), at(2026, 11, 6))) == []
+        assert files.stats['dbus_days'] == 1 and files.stats['files'] == 0
