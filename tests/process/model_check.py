@@ -322,8 +322,9 @@ def advance_horizon(m, clock, true):
             m.holds[job] = since
             continue
         m.holds.pop(job, None)
-        if any_due(m, job, clock):              # the process queued: its reference
-            m.seen[job] = clock
+        ref = m.seen.get(job)
+        if any_due(m, job, clock) or ref is not None and clock < ref:
+            m.seen[job] = clock                 # it queued, or went back: its reference
         m.horizon[job] = min(m.reach[job], clock)
         m.history[job]['delay'] = job_of(m, job)[1]
     return out
