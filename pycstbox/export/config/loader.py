@@ -23,13 +23,15 @@ import logging
 import os
 import re
 import socket
-from dataclasses import dataclass, field, replace
-from datetime import date, timedelta, timezone
+from dataclasses import replace
+from datetime import timezone
 
-from pycstbox.export.config.schema import (EVENTSTORE, JOB, LOG, MAX_TIMEOUT, TOP, TARGET_SCHEMAS,
-                                           Options, check_range, check_table, check_value)
-from pycstbox.export.config.duration import format_duration, parse_date, parse_duration
-from pycstbox.export.config.schema import METRICS
+from pycstbox.export.config.duration import parse_duration
+from pycstbox.export.config.model import (Config, EventStoreConfig, JobConfig, LogConfig,
+                                          MetricsConfig, TargetConfig)
+from pycstbox.export.config.schema import (EVENTSTORE, LOG, MAX_TIMEOUT, METRICS, TOP, Options,
+                                           check_range, check_table, check_value)
+from pycstbox.export.config.section import job as _job, target as _target
 from pycstbox.export.errors import ConfigError
 from pycstbox.export.redact import redact, secret_name
 
@@ -44,81 +46,8 @@ _NAME = re.compile(r'[A-Za-z0-9_][A-Za-z0-9_.-]*')
 DEFAULT_TEXTFILE = '/var/lib/prometheus/node-exporter/cstbox_export.prom'
 #: overrides that default (tests and unprivileged runs: "" = off), never a configured value
 METRICS_ENV_VAR = 'CBX_EXPORT_METRICS_TEXTFILE'
-#: sane ranges of job values (nothing computed from them can overflow)
-MIN_PERIOD, MAX_PERIOD = timedelta(minutes=1), timedelta(days=366)
-MAX_DELAY = timedelta(days=366)
-MAX_AGE = timedelta(days=3660)
-MAX_TRY = 20
-MAX_RETRY_DELAY = 600
-FIRST_START, LAST_START = date(2000, 1, 1), date(2099, 12, 31)
-
 __all__ = ['load', 'parse_duration', 'Config', 'EventStoreConfig', 'LogConfig',
            'MetricsConfig', 'TargetConfig', 'JobConfig', 'DEFAULT_PATH', 'ConfigError', 'resolve_path']
-
-
-@dataclass(frozen=True)
-class EventStoreConfig:
-    address: str = ''
-    channel: str = 'sensor'
-    flush: bool = True
-    timeout: float = 60.0
-    read: str = 'auto'                     # auto | dbus | files (DESIGN section 6)
-    root: str = '/var/db/cstbox/events'    # <root>/<channel>/YYMMDD.evt-log
-
-
-@dataclass(frozen=True)
-class LogConfig:
-    level: str = 'INFO'
-    syslog: bool = False
-    file: str = ''
-
-
-@dataclass(frozen=True)
-class MetricsConfig:
-    textfile: str = ''          # '' = no metrics
-
-
-@dataclass(frozen=True)
-class TargetConfig:
-    name: str
-    type: str
-    options: Options = field(repr=False)
-
-    def __repr__(self):
-        return 'TargetConfig(name=%r, type=%r, options=%r)' % (self.name, self.type, self.options)
-
-    __str__ = __repr__
-
-
-@dataclass(frozen=True)
-class JobConfig:
-    name: str
-    target: str
-    period: timedelta = timedelta(days=1)
-    delay: timedelta = timedelta(minutes=15)
-    format: str = 'csv'
-    compress: str = 'none'
-    var_types: tuple = ()
-    var_names: tuple = ()
-    start: date | None = None
-    max_try: int = 3
-    retry_delay: float = 10.0
-    max_age: timedelta = timedelta(days=90)
-    enabled: bool = True
-
-
-@dataclass(frozen=True)
-class Config:
-    site: str
-    state_dir: str
-    timezone: str
-    tz: object
-    eventstore: EventStoreConfig
-    log: LogConfig
-    targets: Options
-    jobs: Options
-    files: tuple = ()
-    metrics: MetricsConfig = MetricsConfig()
 
 
 def resolve_path(path=None, environ=os.environ):
@@ -302,138 +231,3 @@ def _read_root(g, origin):
 def _hostname():
     name = socket.gethostname().split('.')[0]
     return name if _NAME.fullmatch(name or '') else 'cstbox'
-
-
-def _target(name, fname, body):
-    key = 'targets.%s' % name
-    ttype = body.get('type')
-    if ttype is None:
-        raise ConfigError('missing (one of: %s)' % ', '.join(TARGET_SCHEMAS), fname, key + '.type')
-    check_value(ttype, str, fname, key + '.type')
-    if ttype not in TARGET_SCHEMAS:
-        raise ConfigError('unknown target type %r%s (use one of: %s)'
-                          % (ttype, _suggest(ttype, TARGET_SCHEMAS), ', '.join(TARGET_SCHEMAS)),
-                          fname, key + '.type')
-    schema = TARGET_SCHEMAS[ttype]
-    options = check_table({k: v for k, v in body.items() if k != 'type'}, schema, fname, key,
-                          fill=True)
-    if 'password_file' in schema:
-        pfile = options['password_file']
-        if pfile and body.get('password'):
-            raise ConfigError('set password or password_file, not both', fname,
-                              key + '.password_file')
-        if pfile:
-            pfile = os.path.join(os.path.dirname(fname), pfile)
-            try:
-                with open(pfile, encoding='utf-8') as f:
-                    options['password'] = f.read().rstrip('\r\n')
-            except (OSError, UnicodeDecodeError) as exc:
-                why = getattr(exc, 'strerror', None) or 'not UTF-8 text'
-                raise ConfigError('cannot read %s: %s' % (pfile, why), fname,
-                                  key + '.password_file') from exc
-            options['password_file'] = pfile
-            warn_if_readable(pfile, fname, key + '.password_file')
-    for secret in ('secret_access_key', 'session_token'):       # s3
-        if secret + '_file' in schema:
-            _secret_file(secret, options, body, fname, key)
-    from pycstbox.export.config.schema import validate_target
-    validate_target(ttype, options, fname, key)
-    return TargetConfig(name, ttype, Options(options, secret=SECRET_OPTIONS))
-
-
-#: target options whose values are secrets (hidden by repr, never logged)
-SECRET_OPTIONS = ('password', 'secret_access_key', 'session_token')
-
-
-def _secret_file(secret, options, body, fname, key):
-    """Read ``<secret>_file`` (relative to the config file) into ``options[secret]``."""
-    sfile = options[secret + '_file']
-    if sfile and body.get(secret):
-        raise ConfigError('set %s or %s_file, not both' % (secret, secret), fname,
-                          '%s.%s_file' % (key, secret))
-    if not sfile:
-        return
-    sfile = os.path.join(os.path.dirname(fname), sfile)
-    try:
-        with open(sfile, encoding='utf-8') as f:
-            options[secret] = f.read().strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        why = getattr(exc, 'strerror', None) or 'not UTF-8 text'
-        raise ConfigError('cannot read %s: %s' % (sfile, why), fname,
-                          '%s.%s_file' % (key, secret)) from exc
-    options[secret + '_file'] = sfile
-    warn_if_readable(sfile, fname, '%s.%s_file' % (key, secret))
-
-
-def warn_if_readable(path, fname, key):
-    """Log a warning when the secret file ``path`` is readable by group or others."""
-    try:
-        mode = os.stat(path).st_mode
-    except OSError:
-        return
-    if mode & 0o077:
-        log.warning('%s: %s: %s is readable by other users (mode %04o): chmod 600 it',
-                    fname, key, path, mode & 0o7777)
-
-
-def _job(name, fname, body, targets):
-    from pycstbox.export import formats
-    key = 'jobs.%s' % name
-    o = check_table(body, JOB, fname, key, fill=True)
-
-    def duration(k, longest, allow_zero=False):
-        try:
-            return parse_duration(o[k], allow_zero, longest)
-        except ValueError as exc:
-            raise ConfigError(str(exc), fname, '%s.%s' % (key, k)) from exc
-
-    if o['target'] not in targets:
-        raise ConfigError('no target named %r%s (defined targets: %s)'
-                          % (o['target'], _suggest(o['target'], targets),
-                             ', '.join(sorted(targets)) or 'none'), fname, key + '.target')
-    period = duration('period', MAX_PERIOD)
-    if period < MIN_PERIOD:
-        raise ConfigError('%s is too short (at least %s: one file per window)'
-                          % (o['period'], format_duration(MIN_PERIOD)), fname, key + '.period')
-    secs = int(period.total_seconds())
-    if 86400 % secs and secs % 86400:
-        raise ConfigError('period %s neither divides a day evenly nor is whole days, so '
-                          'windows could not start at midnight every day (use e.g. 15m, 1h, '
-                          '2h, 3h, 4h, 6h, 8h, 12h, 1d)' % o['period'], fname, key + '.period')
-    if o['format'] not in formats.names():
-        raise ConfigError('unknown format %r%s (use one of: %s)'
-                          % (o['format'], _suggest(o['format'], formats.names()),
-                             ', '.join(formats.names())), fname, key + '.format')
-    if o['compress'] not in formats.COMPRESS_NAMES:
-        raise ConfigError('unknown compression %r (use one of: %s)'
-                          % (o['compress'], ', '.join(formats.COMPRESS_NAMES)),
-                          fname, key + '.compress')
-    if o['compress'] != 'none' and not formats.get(o['format']).compressible:
-        raise ConfigError('format %s is already a compressed zip: use compress = "none"'
-                          % o['format'], fname, key + '.compress')
-    start = o['start']
-    if start is not None:
-        try:
-            start = parse_date(start)
-        except ValueError as exc:
-            raise ConfigError(str(exc), fname, key + '.start') from exc
-        if not FIRST_START <= start <= LAST_START:
-            raise ConfigError('must be between %s and %s, not %s' % (FIRST_START, LAST_START,
-                                                                      start), fname, key + '.start')
-    check_range(o['max_try'], 1, MAX_TRY, fname, key + '.max_try')
-    check_range(o['retry_delay'], 0, MAX_RETRY_DELAY, fname, key + '.retry_delay', ' s')
-    delay, max_age = duration('delay', MAX_DELAY, True), duration('max_age', MAX_AGE)
-    if max_age <= period + delay:
-        raise ConfigError('%s must be longer than period + delay (%s): every window would be '
-                          'given up before it could be retried' % (
-                              o['max_age'], format_duration(period + delay)), fname,
-                          key + '.max_age')
-    return JobConfig(name, o['target'], period, delay, o['format'],
-                     o['compress'], tuple(o['var_types']), tuple(o['var_names']), start,
-                     o['max_try'], float(o['retry_delay']), max_age, o['enabled'])
-
-
-def _suggest(word, known):
-    import difflib
-    match = difflib.get_close_matches(word, list(known), n=1)
-    return ' (did you mean %r?)' % match[0] if match else ''
