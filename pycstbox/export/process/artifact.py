@@ -19,9 +19,12 @@ file kept from an earlier attempt is hashed from disk, in chunks
 """
 
 import hashlib
+import logging
 import os
 
-from pycstbox.export.atomic import fsync_dir, makedirs_private
+from pycstbox.export.atomic import fsync_dir, list_names, makedirs_private
+
+log = logging.getLogger(__name__)
 
 #: bytes kept in the runtime directory before moving to flash
 DEFAULT_LIMIT = 32 * 1024 * 1024
@@ -169,3 +172,32 @@ class Artifact:
                     pass
         self.path = None
         self.sha256 = self.size = None
+
+
+def sweep(staging_root, spool_root, backlog_root):
+    """Remove the files of ``staging_root/<job>/`` and ``spool_root/<job>/`` that no entry
+    of ``backlog_root/<job>/`` names (a file is named ``<jobid>.<ext>``).
+
+    A run killed between the end of an upload and the removal of its file, or a window
+    dropped from the backlog, leaves such a file.  Call it under the run lock: no other
+    run is using them.  Returns the paths removed.
+    """
+    removed = []
+    for root in (staging_root, spool_root):
+        for job in list_names(root):
+            ids = {n[:-5] for n in list_names(os.path.join(backlog_root, job))
+                   if n.endswith('.json')}
+            d = os.path.join(root, job)
+            for name in list_names(d):
+                path = os.path.join(d, name)
+                if name.split('.')[0] in ids or not os.path.isfile(path):
+                    continue
+                try:
+                    os.unlink(path)
+                    removed.append(path)
+                except OSError as exc:
+                    log.warning('cannot remove the orphan file %s: %s', path, exc)
+    if removed:
+        log.info('removed %d file(s) that no pending window names: %s', len(removed),
+                 ', '.join(removed))
+    return removed

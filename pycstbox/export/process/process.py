@@ -30,6 +30,7 @@ from pycstbox.export.process.deadletter import DeadLetters
 from pycstbox.export.errors import ConfigError, ExportError
 from pycstbox.export.job import EventsExportJob
 from pycstbox.export.process import clock
+from pycstbox.export.process.artifact import sweep
 from pycstbox.export.process.lock import RunLock
 from pycstbox.export.process.runtime import runtime_dir as resolve_runtime_dir
 from pycstbox.export.process.state import JobState
@@ -237,32 +238,9 @@ class ExportProcess:
             return self._run_locked(selected, now, enqueue, only)
 
     def sweep_orphans(self):
-        """Remove files of ``staging/`` and ``spool/`` that no backlog entry names.
-
-        A run killed between the end of an upload and the removal of its file, or a
-        window dropped from the backlog, leaves such a file; under the run lock no other
-        run is using them.  Returns the paths removed.
-        """
-        removed = []
-        for root in (os.path.join(self.runtime_dir, 'staging'),
-                     os.path.join(self.state_dir, 'spool')):
-            for job in list_names(root):
-                ids = {n[:-5] for n in list_names(os.path.join(self.backlog_root, job))
-                       if n.endswith('.json')}
-                d = os.path.join(root, job)
-                for name in list_names(d):
-                    path = os.path.join(d, name)
-                    if name.split('.')[0] in ids or not os.path.isfile(path):
-                        continue
-                    try:
-                        os.unlink(path)
-                        removed.append(path)
-                    except OSError as exc:
-                        log.warning('cannot remove the orphan file %s: %s', path, exc)
-        if removed:
-            log.info('removed %d file(s) that no pending window names: %s', len(removed),
-                     ', '.join(removed))
-        return removed
+        """Remove staged/spooled files that no backlog entry names (see ``artifact.sweep``)."""
+        return sweep(os.path.join(self.runtime_dir, 'staging'),
+                     os.path.join(self.state_dir, 'spool'), self.backlog_root)
 
     def _run_locked(self, selected, now, enqueue, only):
         problems = []
