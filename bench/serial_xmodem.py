@@ -18,7 +18,8 @@ sends with YMODEM to ``rb`` instead (the file must arrive byte-identical).
 Per size and code: delivered / failed out of N, and how the receiver ended (complete =
 rx exit 0 and the file is the data padded with 0x1A); "false failure" = reported failed
 although the receiver has the complete file, "false delivery" = reported delivered
-although it does not.  Wall and CPU seconds of the sends: median and min-max.
+although it does not.  Wall and CPU seconds of the sends: median and min-max (and the
+wall ratio new/base of each pair with ``--base``).
 """
 
 import argparse
@@ -151,6 +152,10 @@ def main():
                          pairs.count((True, False)), span(s['wall']), span(s['cpu'])), flush=True)
                 for message, count in collections.Counter(s['messages']).most_common():
                     print('    %3d x %s' % (count, message), flush=True)
+            if len(codes) == 2:
+                new, base = (stats[name]['wall'] for name, _ in codes)
+                print('    wall ratio new/base per pair: %s' % span(
+                    [a / b for a, b in zip(new, base)]), flush=True)
 
 
 if __name__ == '__main__':
