@@ -206,11 +206,7 @@ def after_run(m):
         problems.append('report: %d delivered, %d pending; the targets got %d files, the '
                         'backlogs hold %d' % (rep.delivered, rep.pending, len(last['sent']),
                                               pending))
-    faulty = clock != true
-    if not faulty:
-        m.fault_since = None
-    elif m.fault_since is None:
-        m.fault_since = clock
+    faulty = note_clock(m, clock, true)
     # a problem is reported only when something is wrong
     if not last['damaged'] and clock >= SANE_CLOCK:
         for p in rep.problems:
@@ -245,6 +241,16 @@ def after_run(m):
     fail(m, problems)
 
 
+def note_clock(m, clock, true):
+    """Remember since when runs have seen a wrong clock going forward; True when wrong."""
+    if clock == true:
+        m.fault_since = None
+    elif m.fault_since is None or clock < m.fault_clock:
+        m.fault_since = clock
+    m.fault_clock = clock
+    return clock != true
+
+
 def dead_letter_justified(m, job, n, clock, true):
     jobid = n[:-5]
     d = os.path.join(m.state_dir, 'failed', job)
@@ -276,14 +282,11 @@ def dead_letter_justified(m, job, n, clock, true):
 
 def orphans(m):
     out = []
-    staging = os.path.join(m.runtime, 'staging')
-    for dirpath, _, files in os.walk(staging):
-        out += ['staging file left after the run: %s' % os.path.join(dirpath, f) for f in files]
-    spool = os.path.join(m.state_dir, 'spool')
-    for job in listing(spool):
-        ids = entry_ids(m, job)
-        out += ['spool/%s/%s: no backlog entry for this window' % (job, n)
-                for n in listing(os.path.join(spool, job)) if n.split('.')[0] not in ids]
+    for root in (os.path.join(m.runtime, 'staging'), os.path.join(m.state_dir, 'spool')):
+        for job in listing(root):
+            ids = entry_ids(m, job)
+            out += ['%s/%s/%s: no backlog entry for this window' % (root, job, n)
+                    for n in listing(os.path.join(root, job)) if n.split('.')[0] not in ids]
     for job in listing(os.path.join(m.state_dir, 'backlog')):
         out += ['backlog/%s/%s: temporary file left' % (job, n)
                 for n in listing(os.path.join(m.state_dir, 'backlog', job)) if n.startswith('.')]

@@ -91,3 +91,15 @@ def test_entry_with_wrong_types_set_aside_not_wedged(tmp_path):
     assert FIRST + '.json' in corrupt and FIRST + '.csv' in corrupt
     staging = tmp_path / 'run' / 'staging' / 'q'
     assert not staging.is_dir() or os.listdir(staging) == []
+
+
+def test_half_written_file_of_killed_run_goes_with_its_entry(tmp_path):
+    """A staged file left by a killed run is removed when its entry is set aside."""
+    proc = make(tmp_path)
+    proc.run(now=T('2026-11-20 01:00'))
+    staged = tmp_path / 'run' / 'staging' / 'q' / (FIRST + '.csv')
+    staged.parent.mkdir(parents=True, exist_ok=True)
+    staged.write_bytes(b'timestamp,msec,var')             # the run was killed here
+    (tmp_path / 'state' / 'backlog' / 'q' / (FIRST + '.json')).write_bytes(b'\x00garbage')
+    proc.run(now=T('2026-11-20 01:10'))
+    assert not staged.exists()

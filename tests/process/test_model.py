@@ -60,8 +60,8 @@ MIN = datetime.timedelta(minutes=1)
 #: TODO("gap-collision", reported to the lead): a state file lost while windows are pending:
 #: the max_age gap dead letter starts at the start date, under the id of the oldest
 #: pending window, and is overwritten when that window is dead-lettered by age: the
-#: windows of the gap are then in no dead letter.  Until fixed, no state damage while
-#: the job has pending entries.
+#: windows of the gap are then in no dead letter (same with an earlier gap dead letter).
+#: Until fixed, no state damage while the job has pending entries or dead letters.
 PENDING_DEFECTS = set() if os.environ.get('CBX_MODEL_ALL') else {'5-rejump', 'gap-collision'}
 if os.environ.get('CBX_MODEL_PENDING') is not None:
     PENDING_DEFECTS = set(n for n in os.environ['CBX_MODEL_PENDING'].split(',') if n)
@@ -133,6 +133,19 @@ class ModelTarget:
         self.inner.close()
 
 
+class ModelSource(GridSource):
+    """The grid store; a run killed while reading dies after its n-th event."""
+
+    def __init__(self, machine):
+        super().__init__(until=lambda: machine.true)
+        self.m = machine
+
+    def events(self, *args, **kw):
+        for e in super().events(*args, **kw):
+            self.m.crash_point('read')
+            yield e
+
+
 class ExportModel(RuleBasedStateMachine):
     """The machine; the checks live in :mod:`.model_check` (they read the disk only)."""
 
@@ -147,7 +160,9 @@ class ExportModel(RuleBasedStateMachine):
         self.modes = {t: 'accept' for t in TARGETS}
         for t in TARGETS:
             os.makedirs(self.target_dir(t))
-        self.source = GridSource(until=lambda: self.true)
+        self.source = ModelSource(self)
+        self.crash_at = None        # in a killed run's child: [kind, n, pipe fd]
+        self.killed = False         # the last run was killed (what it held is unknown)
         self.jobs = {}
         self.history = {}           # job -> {'formats': set(ext), 'targets': set, 'period'}
         self.next_job = 0
@@ -165,7 +180,8 @@ class ExportModel(RuleBasedStateMachine):
         self.reach = {}             # job -> latest min(clock, true) of a run
         self.seen = {}              # job -> clock of its last run not held (model_check)
         self.holds = {}             # job -> clock of the run that saw a jump (model_check)
-        self.fault_since = None     # clock of the first run with a wrong clock
+        self.fault_since = None     # clock of the first run with a wrong clock (going on)
+        self.fault_clock = None     # clock of the last run (model_check.note_clock)
         self.anchored = set()       # jobs run at a right clock since their state was made
         self.sent_log = []          # (target, name) of every delivery
         self.complete = {}          # (target, name) -> the file being sent is complete
@@ -248,7 +264,8 @@ class ExportModel(RuleBasedStateMachine):
         self.clock += days * DAY
 
     @precondition(lambda self: '5' not in PENDING_DEFECTS and (
-        '5-rejump' not in PENDING_DEFECTS or self.clock <= self.true and not self.holds))
+        '5-rejump' not in PENDING_DEFECTS or self.clock <= self.true and not self.holds
+        and not self.killed))
     @rule(years=st.sampled_from((1, 14)))
     def jump_ahead(self, years):
         """NTP or a bad RTC sets the clock years ahead (issue 10, defect 5)."""
@@ -300,7 +317,7 @@ class ExportModel(RuleBasedStateMachine):
         if kind in STATE_CORRUPTIONS_7 and '7' in PENDING_DEFECTS:
             return
         job = self.pick_job(i)
-        if 'gap-collision' in PENDING_DEFECTS and any(j == job for j, _ in self.entries()):
+        if 'gap-collision' in PENDING_DEFECTS and self.has_windows(job):
             return
         path = os.path.join(self.state_dir, 'state', job + '.json')
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -314,7 +331,7 @@ class ExportModel(RuleBasedStateMachine):
     def delete_state(self, i):
         """A state file is lost: the job starts again from its start date."""
         job = self.pick_job(i)
-        if 'gap-collision' in PENDING_DEFECTS and any(j == job for j, _ in self.entries()):
+        if 'gap-collision' in PENDING_DEFECTS and self.has_windows(job):
             return
         path = os.path.join(self.state_dir, 'state', job + '.json')
         if os.path.exists(path):
@@ -322,6 +339,11 @@ class ExportModel(RuleBasedStateMachine):
             self.anchored.discard(job)
             self.seen.pop(job, None)
             self.damaged = True
+
+    def has_windows(self, job):
+        """Pending entries or dead letters (a lost state may make a gap collide with them)."""
+        return any(j == job for j, _ in self.entries()) or model_check.listing(
+            os.path.join(self.state_dir, 'failed', job))
 
     def entries(self):
         out = []
@@ -397,6 +419,7 @@ class ExportModel(RuleBasedStateMachine):
         finally:
             signal.alarm(0)
             signal.signal(signal.SIGALRM, old)
+        self.killed = False
         self.last = {'report': report, 'error': error, 'clock': self.clock, 'true': self.true,
                      'seconds': time.monotonic() - t0, 'before': before,
                      'sent': self.sent_log[sent_before:], 'damaged': self.damaged,
@@ -413,12 +436,71 @@ class ExportModel(RuleBasedStateMachine):
     def sent(self, target, name):
         s = os.stat(os.path.join(self.target_dir(target), name))
         self.sent_log.append((target, name))
-        self.delivered[(target, name)] = (s.st_size, s.st_mtime_ns,
-                                          self.complete.pop((target, name), False))
+        rec = self.delivered[(target, name)] = (s.st_size, s.st_mtime_ns,
+                                                self.complete.pop((target, name), False))
+        if self.crash_at:
+            self.tell('sent', target, name, *rec)
+            self.crash_point('sent')
 
     def check_send(self, target, path, name, job, key):
+        seen = len(self.violations)
         self.complete[(target, name)] = model_check.check_send(self, target, path, name, job,
                                                                key)
+        if self.crash_at:
+            for v in self.violations[seen:]:
+                self.tell('violation', v)
+
+    # -- a run killed (power cut, kill -9): in a child process ---------------------
+
+    def tell(self, *fields):
+        os.write(self.crash_at[2], ('\t'.join(str(f).replace('\t', ' ').replace('\n', ' ')
+                                              for f in fields) + '\n').encode())
+
+    def crash_point(self, kind):
+        if self.crash_at and self.crash_at[0] == kind:
+            self.crash_at[1] -= 1
+            if self.crash_at[1] <= 0:
+                os._exit(9)
+
+    @rule(kind=st.sampled_from(('read', 'sent')), n=st.integers(1, 30))
+    def killed_run(self, kind, n):
+        """A run is killed after its n-th event read or its n-th file delivered."""
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:                            # the run, killed: never back to hypothesis
+            code = 0
+            try:
+                os.close(r)
+                self.crash_at = [kind, n, w]
+                self.proc.run(now=self.clock)
+            except BaseException:   # noqa: BLE001
+                code = 1
+            finally:
+                os._exit(code)
+        os.close(w)
+        self.killed = True
+        with os.fdopen(r, encoding='utf-8') as f:
+            lines = f.read().splitlines()
+        _, status = os.waitpid(pid, 0)
+        violations = []
+        for line in lines:
+            what, *rest = line.split('\t')
+            if what == 'sent':
+                t, name, size, mtime, complete = rest
+                self.delivered[(t, name)] = (int(size), int(mtime), complete == 'True')
+            else:
+                violations.append(rest[0])
+        model_check.fail(self, violations)
+        assert os.WEXITSTATUS(status) in (0, 9), 'the killed run raised (exit %d)' % status
+        model_check.note_clock(self, self.clock, self.true)
+        if self.clock < model_check.SANE_CLOCK:
+            return
+        for job in self.jobs:
+            self.holds.pop(job, None)               # it may have ended a hold, or begun one
+            if job in self.horizon:                 # it may have rolled a clock back
+                self.horizon[job] = min(self.horizon[job], self.clock)
+            if model_check.any_due(self, job, self.clock):  # the oldest reference it may hold
+                self.seen[job] = min(self.seen.get(job, self.clock), self.clock)
 
     # -- invariants ----------------------------------------------------------------
 

@@ -180,6 +180,7 @@ class Runner:
 
     def _kept_aside(self, job, jobid, corrupt):
         """Files kept for an entry set aside go with it (else the next run sweeps them)."""
+        self._drop_staged(job, jobid)
         for path in self._kept(job, jobid):
             try:
                 os.makedirs(corrupt, exist_ok=True)
@@ -197,6 +198,7 @@ class Runner:
         wj.artifact.discard()
         for path in self._kept(job, jobid):     # kept under another format's name
             os.unlink(path)
+        self._drop_staged(job, jobid)
         del b[jobid]
         state = self.state(job.name)
         if outcome.kind == DELIVERED:
@@ -249,10 +251,18 @@ class Runner:
                     window_text(parms), parms['attempts'], outcome.message)
         self.state(job.name).record_error(jobid, self.now, outcome.message, True)
 
-    def _kept(self, job, jobid):
+    def _kept(self, job, jobid, where=None):
         """Files that attempts at window ``jobid`` kept on flash (``<jobid>.<ext>``)."""
-        d = self.spool_dir(job.name)
+        d = where or self.spool_dir(job.name)
         return [os.path.join(d, n) for n in list_names(d) if n.split('.')[0] == jobid]
+
+    def _drop_staged(self, job, jobid):
+        """Half-written files of ``jobid`` left in staging by a killed run (worthless)."""
+        for path in self._kept(job, jobid, os.path.join(self.staging_dir, job.name)):
+            try:
+                os.unlink(path)
+            except OSError as exc:
+                log.warning('job %s: cannot remove %s: %s', job.name, path, exc)
 
     def _dead_letter(self, b, job, jobid, parms, wj, message):
         self.dead += 1
@@ -264,6 +274,7 @@ class Runner:
         # else the next run would sweep the only copy of the window
         for path in self._kept(job, jobid):
             self.dead_letters.add_file(job.name, path, os.path.basename(path), message, self.now)
+        self._drop_staged(job, jobid)
         self.dead_letters.add_data(job.name, jobid + '.json', entry_bytes(jobid, parms),
                                    '%s\ntarget: %s\nwhat to do: fix the cause, then '
                                    '"cbx-export backlog requeue %s %s"'
