@@ -7,14 +7,15 @@ recorded only up to the true time).  Rules: the true time and the box clock move
 steps, a box off for days, a clock years ahead, a clock that lost its time, a clock set
 back), a target accepts / fails for now / hangs briefly / refuses for good (its directory
 is gone), the store goes down and up, state files and backlog entries are corrupted or
-deleted, the configuration is reloaded (same or edited) and the process runs.
+deleted, the configuration is reloaded (same or edited) and the process runs, to the end
+or killed (a forked run exits after its n-th event read or file delivered).
 After every step (:mod:`.model_check`): every due window of every job is pending,
 delivered with exactly its events, dead-lettered with a reason or set aside with one;
 nothing runs under another job; no file without an entry in staging or spool; every run
 finishes; the status collection agrees with the disk.
 
 Profiles: the suite runs ``CBX_MODEL_EXAMPLES`` (default 200) examples of up to
-``CBX_MODEL_STEPS`` (default 40) steps: 20-30 s on the 2-core test box, examples chosen at
+``CBX_MODEL_STEPS`` (default 40) steps: 25-40 s on the 2-core test box, examples chosen at
 random each run (a failure prints the steps to replay and a ``reproduce_failure`` blob).
 For a longer hunt by hand::
 
