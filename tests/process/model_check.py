@@ -229,7 +229,10 @@ def after_run(m):
         # every pending entry runs when its store and target are up
         spec = m.jobs[job]
         if not faulty and not last['store_down'] and last['modes'][spec['target']] == 'accept':
-            stuck = sorted(i for i in ids if (job, i) not in m.corrupted)
+            # (a window not due under the current delay, e.g. after a reload, waits for it)
+            delay = job_of(m, job)[1]
+            stuck = sorted(i for i in ids if (job, i) not in m.corrupted
+                           and id_window(m, job, i[:12]).end + delay <= clock)
             if stuck:
                 problems.append('job %s: %d entries still pending (%s...) after a run with its '
                                 'store and target %s up' % (job, len(stuck), stuck[0],
@@ -301,7 +304,8 @@ def advance_horizon(m, clock, true):
     stays put while the process holds a suspected clock jump (it says so in the report's
     problems), which it may do only for a clock more than max_age after its last run
     that queued (less a period and an hour: windows are due a period apart, 25 h on a
-    DST day), and only until the clock has been consistent for CONFIRM.
+    DST day), and only until the clock has been consistent for CONFIRM (a clock more
+    than max_age past the held jump is another jump, held anew).
     """
     out = []
     for job in m.jobs:
@@ -317,8 +321,8 @@ def advance_horizon(m, clock, true):
                 out.append('job %s: held as a clock fault at %s, only %s after its last run '
                            'that queued (%s; max_age %s)' % (job, clock, ref and clock - ref,
                                                              ref, max_age))
-            if since is None or clock < since:
-                since = clock
+            if since is None or clock < since or clock > since + max_age:
+                since = clock                   # a new jump (or another one while held)
             elif clock >= since + CONFIRM:
                 out.append('job %s: still held at %s, the clock has been consistent since %s'
                            % (job, clock, since))

@@ -115,6 +115,22 @@ def test_clock_stuck_ahead_then_corrected_recovers(tmp_path):
     assert env.dead() == []
 
 
+def test_future_windows_dropped_even_after_the_state_was_lost(tmp_path):
+    """Windows queued by a clock ahead are dropped when the clock is right, state file or not."""
+    env = Env(tmp_path)
+    env.errors[:] = [TemporaryError('down', target='usb')]
+    _, rep = env.run(T('2027-01-10 01:00'))          # first run ever, clock weeks ahead
+    assert rep.pending > 40
+    os.remove(os.path.join(env.cfg.state_dir, 'state', 'daily.json'))
+    _, rep = env.run(T('2026-11-24 01:00'))
+    assert not rep.problems, rep.problems
+    assert env.days() == ['20261120', '20261121', '20261122', '20261123']   # none ahead
+    assert env.pending() == ['261124000000.json']      # within the step tolerance: waits
+    _, rep = env.run(T('2026-11-25 01:00'))
+    assert env.pending() == [] and env.lines('20261124') == 144
+    assert all(env.lines(d) == 144 for d in env.days())
+
+
 def test_small_step_back_changes_nothing(tmp_path):
     """A clock set back by minutes (NTP) neither drops nor re-queues anything."""
     env = Env(tmp_path)
@@ -138,6 +154,37 @@ def test_judge_is_pure():
     v = clock.judge(now=t0, seen=far, jump=None, watermark=T('2039-12-31 00:00'),
                     due_end=T('2026-11-22 00:00'), max_age=age)
     assert v.action == clock.ROLLBACK and 'went back' in v.message
+
+
+def test_second_jump_while_held_is_held_again():
+    """A clock that jumps again while a jump is held is held anew, not taken as consistent."""
+    age = datetime.timedelta(days=2)
+    t0, t1, t2 = T('2026-11-20 05:00'), T('2027-11-20 05:00'), T('2040-11-16 05:00')
+    v = clock.judge(now=t2, seen=t0, jump=(t0, t1), watermark=T('2026-11-20 05:00'),
+                    due_end=T('2040-11-16 05:00'), max_age=age)
+    assert v.action == clock.HOLD and v.jump == (t0, t2)
+
+
+def test_a_dead_letter_never_replaces_another(tmp_path):
+    """A gap letter whose id is already a dead letter's gets its own id; both can be requeued."""
+    env = Env(tmp_path, max_age='5d')
+    proc, rep = env.run(T('2026-11-21 01:00'))
+    assert rep.delivered == 1
+    os.makedirs(os.path.join(env.cfg.state_dir, 'failed', 'daily'), exist_ok=True)
+    first = os.path.join(env.cfg.state_dir, 'failed', 'daily', '261120000000.json')
+    with open(first, 'wb') as f:                       # an earlier letter of that id
+        f.write(b'{"format": "cstbox-export-backlog/1", "job_id": "261120000000", "parms": {}}')
+    os.remove(os.path.join(env.cfg.state_dir, 'state', 'daily.json'))   # lost state
+    proc, rep = env.run(T('2026-12-20 01:00'))
+    names = sorted(d.name for d in proc.dead.list('daily'))
+    assert names == ['261120000000.2.json', '261120000000.json'], names
+    assert open(first, 'rb').read().endswith(b'"parms": {}}')
+    r = __import__('subprocess').run(
+        [__import__('sys').executable, '-m', 'pycstbox.export', '-c', env.cfg.files[0],
+         'backlog', 'requeue', 'daily', '261120000000.2'], capture_output=True, text=True,
+        env=dict(os.environ, CBX_EXPORT_RUNTIME_DIR=env.runtime))
+    assert r.returncode == 0, r.stderr
+    assert '261120000000.2.json' in env.pending()
 
 
 @pytest.mark.parametrize('doc', [

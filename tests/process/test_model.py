@@ -23,8 +23,8 @@ For a longer hunt by hand::
         -q -p no:cacheprovider tests/process/test_model.py
 
 The directories live on /dev/shm when there is one (the model is about logic; thousands
-of fsyncs on a busy disk cost minutes).  ``CBX_MODEL_ALL=1`` also enables the rules of
-defects still being fixed (see ``PENDING_DEFECTS``): they fail until those fixes land.
+of fsyncs on a busy disk cost minutes).  ``CBX_MODEL_PENDING=NAME,...`` turns off the rules
+that find one defect (see ``PENDING_DEFECTS``), to study another.
 """
 
 import datetime
@@ -51,19 +51,13 @@ DAY = datetime.timedelta(days=1)
 HOUR = datetime.timedelta(hours=1)
 MIN = datetime.timedelta(minutes=1)
 
-#: issue 10 defects being fixed in process/ while this test was written: the rules that
-#: find them are off while their name is in this set (``CBX_MODEL_ALL=1`` turns them on;
-#: ``CBX_MODEL_PENDING=5,7`` chooses).  Defects 5 (clock jumps: rule ``jump_ahead``),
-#: 7 (state files with wrong types: ``STATE_CORRUPTIONS_7``) and 15 (orphans in staging or
-#: spool: ``delete_entry`` of an entry with a spooled file) were found by it and are fixed.
-#: TODO(issue 10, defect 5, "5-rejump"): a jump ahead while a jump (or a real outage) is
-#: held is taken as a clock consistent for an hour (clock.judge): remove once fixed.
-#: TODO("gap-collision", reported to the lead): a state file lost while windows are pending:
-#: the max_age gap dead letter starts at the start date, under the id of the oldest
-#: pending window, and is overwritten when that window is dead-lettered by age: the
-#: windows of the gap are then in no dead letter (same with an earlier gap dead letter).
-#: Until fixed, no state damage while the job has pending entries or dead letters.
-PENDING_DEFECTS = set() if os.environ.get('CBX_MODEL_ALL') else {'5-rejump', 'gap-collision'}
+#: rules that found issue 10 defects can be turned off by name to study one at a time
+#: (``CBX_MODEL_PENDING=5,7``); all are on: every defect the model found is fixed.  It found
+#: defect 1 (only the last job ran), 5 (clock jumps: rule ``jump_ahead``), 7 (state files with
+#: wrong types: ``STATE_CORRUPTIONS_7``), 15 (orphans in staging or spool), "5-rejump" (a jump
+#: while another is held was taken as a consistent clock) and "gap-collision" (a max_age gap
+#: dead letter replaced another dead letter of the same id after a lost state file).
+PENDING_DEFECTS = set()
 if os.environ.get('CBX_MODEL_PENDING') is not None:
     PENDING_DEFECTS = set(n for n in os.environ['CBX_MODEL_PENDING'].split(',') if n)
 

@@ -56,9 +56,11 @@ def judge(*, now, seen, jump, watermark, due_end, max_age):
             % (_t(seen), _t(now), _t(due_end))))
     if now - seen <= max_age:
         return Verdict(NORMAL)
-    if jump is not None and jump[1] <= now:
+    if jump is not None and jump[1] <= now <= jump[1] + max_age:
         if now - jump[1] >= CONFIRM:
             return Verdict(NORMAL)          # consistent for long enough: a real outage
+    elif jump is not None and now > jump[1] + max_age:
+        jump = (jump[0], now)               # jumped again while held: judged from here
     else:
         jump = (seen, now)
     return Verdict(HOLD, jump, (

@@ -34,6 +34,19 @@ class DeadLetters:
     def _dir(self, group):
         return os.path.join(self.root, group)
 
+    def free_id(self, group, jobid):
+        """``jobid``, or ``jobid.N`` when a dead letter of that id exists already.
+
+        One dead letter never silently replaces another (a gap letter and a window
+        dead by age can share the id of their first window); the entry written under
+        the returned id carries it, so ``backlog requeue`` takes it back as it is.
+        """
+        cand, n = jobid, 1
+        while os.path.exists(os.path.join(self._dir(group), cand + '.json')):
+            n += 1
+            cand = '%s.%d' % (jobid, n)
+        return cand
+
     def add_file(self, group, src, name, reason, now):
         """Move the file ``src`` in as ``name`` with its ``.error`` text. Returns the new path."""
         d = self._dir(group)

@@ -163,7 +163,7 @@ class ExportProcess:
             # one dead letter for the whole gap, whatever its length; requeued, it is
             # exported as one file covering the gap
             count = round((gap.end - gap.start) / job.period)
-            jobid = EventsExportJob.make_jobid(gap.start)
+            jobid = self.dead.free_id(job.name, EventsExportJob.make_jobid(gap.start))
             parms = dict(entry_parms(job.name, gap, now), windows=count)
             self.dead.add_data(job.name, jobid + '.json', entry_bytes(jobid, parms),
                                '%d window(s) %s older than max_age (%s): not exported; '
@@ -191,9 +191,9 @@ class ExportProcess:
 
     def _clock_ok(self, job, state, now, problems):
         """Judge the clock (:mod:`.clock`); False when nothing may be queued now."""
+        due_end = self._due_end(job, now)
         v = clock.judge(now=now, seen=state.clock_seen or state.watermark, jump=state.jump,
-                        watermark=state.watermark, due_end=self._due_end(job, now),
-                        max_age=job.max_age)
+                        watermark=state.watermark, due_end=due_end, max_age=job.max_age)
         if v.action == clock.HOLD:
             self.held.add(job.name)
             if v.jump != state.jump:
@@ -202,23 +202,39 @@ class ExportProcess:
                 log.warning('job %s: %s', job.name, v.message)
             problems.append('job %s: %s' % (job.name, v.message))
             return False
-        if v.action == clock.ROLLBACK:
-            due_end = self._due_end(job, now)
-            b = self.backlog(job.name)
-            dropped = [jid for jid, parms in b.items()
-                       if isinstance(parms, dict) and isinstance(parms.get('end'), datetime.datetime)
-                       and parms['end'] > due_end]
-            for jid in dropped:
-                del b[jid]
-            state.watermark = due_end
+        # windows that start after the last one due now were queued by a clock ahead (a
+        # rollback; or a clock ahead whose state file was lost since): they cannot hold data
+        rollback = v.action == clock.ROLLBACK
+        dropped = self._drop_future(job, due_end if rollback else due_end + clock.BACK_TOLERANCE)
+        if rollback or dropped:
+            if rollback or (state.watermark and state.watermark > due_end):
+                state.watermark = due_end
             state.set_clock(seen=now)
             state.save()
-            log.warning('job %s: %s (%d window(s) dropped)', job.name, v.message, len(dropped))
+            log.warning('job %s: %s (%d window(s) dropped)', job.name, v.message or (
+                'windows after %s were queued by a clock ahead' % due_end), len(dropped))
             return True
         if state.jump is not None:
             log.info('job %s: the clock is consistent again (%s)', job.name, now)
             state.set_clock(seen=state.clock_seen)
         return True
+
+    def _drop_future(self, job, after):
+        """Remove the pending windows of ``job`` starting at or after ``after``; their ids."""
+        b = self.backlog(job.name)
+        dropped = []
+        for jid in b.keys():
+            try:
+                start = datetime.datetime.strptime(jid[:12], '%y%m%d%H%M%S').replace(tzinfo=UTC)
+            except ValueError:
+                continue
+            if start >= after:
+                try:
+                    del b[jid]
+                    dropped.append(jid)
+                except KeyError:
+                    pass
+        return dropped
 
     # -- run -----------------------------------------------------------------------
 

@@ -140,6 +140,11 @@ class Runner:
         if job.target in self._bad_targets or (self._store_down and not parms.get('artifact')):
             self.skipped += 1
             return
+        if parms['end'] + job.delay > self.now and 'windows' not in parms:
+            # queued by a clock ahead (within the tolerance of a clock step): its events
+            # are not all in the store yet; it runs when it is due
+            self.skipped += 1
+            return
         if parms['end'] < self.now - job.max_age and parms.get('attempts', 0) > 0 \
                 and job.name not in self.held:
             last = (self.state(job.name).last_error or {}).get('message')
@@ -266,19 +271,24 @@ class Runner:
 
     def _dead_letter(self, b, job, jobid, parms, wj, message):
         self.dead += 1
+        letter = self.dead_letters.free_id(job.name, jobid)     # never replace another one
+
+        def named(name):                    # '<jobid>.<ext>' -> '<letter>.<ext>'
+            return letter + name[len(jobid):] if name.startswith(jobid) else name
         if wj is not None and wj.artifact.path and os.path.exists(wj.artifact.path):
             wj.artifact.persist()
-            self.dead_letters.add_file(job.name, wj.artifact.path, wj.artifact.name, message,
-                                       self.now)
+            self.dead_letters.add_file(job.name, wj.artifact.path, named(wj.artifact.name),
+                                       message, self.now)
         # a file kept by an earlier attempt (dead by age: not re-exported) goes with it,
         # else the next run would sweep the only copy of the window
         for path in self._kept(job, jobid):
-            self.dead_letters.add_file(job.name, path, os.path.basename(path), message, self.now)
+            self.dead_letters.add_file(job.name, path, named(os.path.basename(path)), message,
+                                       self.now)
         self._drop_staged(job, jobid)
-        self.dead_letters.add_data(job.name, jobid + '.json', entry_bytes(jobid, parms),
+        self.dead_letters.add_data(job.name, letter + '.json', entry_bytes(letter, parms),
                                    '%s\ntarget: %s\nwhat to do: fix the cause, then '
                                    '"cbx-export backlog requeue %s %s"'
-                                   % (message, job.target, job.name, jobid), self.now)
+                                   % (message, job.target, job.name, letter), self.now)
         del b[jobid]
         self.state(job.name).record_error(jobid, self.now, message, False)
 
