@@ -19,10 +19,18 @@ rmdir "$R" 2>/dev/null || true
 mmdebstrap --variant=minbase bookworm "$R" >/dev/null
 git clone -q "$REPO" "$R/repo"
 cp /etc/resolv.conf "$R/etc/resolv.conf"
+# this workplace reaches the package registries through a proxy whose CA is in the host's
+# bundle (and named by PIP_CERT, as on every machine here): pip in the chroot needs it too
+PIPCERT=
+if [ -n "${PIP_CERT:-}" ] && [ -f "$PIP_CERT" ]; then
+    cp "$PIP_CERT" "$R/root/registry-ca.crt"
+    PIPCERT=/root/registry-ca.crt
+fi
 mount -t proc proc "$R/proc"
 mount --rbind /dev "$R/dev"
 mount -t sysfs sys "$R/sys"
 mount -t tmpfs tmpfs "$R/tmp"
 mount -t tmpfs tmpfs "$R/run"
 chroot "$R" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root CI=true \
+    ${PIPCERT:+PIP_CERT=$PIPCERT} \
     sh -c 'cd /repo && sh .ci/run'
