@@ -420,8 +420,8 @@ say "started through $INIT (pid $PID1)"
 
 if [ $REAL_DAEMON = 1 ]; then
     # ---- [daemon] a window is exported at its slot.
-    wait_for 60 sh -c "grep -l 'timestamp,msec,var_type,var_name,value,units' '$WORK'/recv/*.body" \
-        || { tail -n 40 "$LOGFILE" >&2; fail "no exported window reached the HTTP receiver within 60 s"; }
+    wait_for 120 sh -c "grep -l 'timestamp,msec,var_type,var_name,value,units' '$WORK'/recv/*.body" \
+        || { tail -n 40 "$LOGFILE" >&2; fail "no exported window reached the HTTP receiver within 120 s"; }
     say "[daemon] a window was exported to the HTTP receiver"
     # ---- [daemon] a file renamed into the outbox is uploaded, then removed.
     MARK="outbox-marker-$$-$(date +%s)"
