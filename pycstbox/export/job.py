@@ -84,6 +84,18 @@ class EventsExportJob:
             ts = ts.astimezone(datetime.timezone.utc)
         return ts.strftime('%y%m%d%H%M%S')
 
+    @staticmethod
+    def jobid_time(jobid):
+        """The aware UTC time a job id starts with (inverse of :meth:`make_jobid`), or None.
+
+        Only the first 12 characters count (``261120000000.2``, a dead letter's second id).
+        """
+        try:
+            return datetime.datetime.strptime(jobid[:12], '%y%m%d%H%M%S').replace(
+                tzinfo=datetime.timezone.utc)
+        except (ValueError, TypeError):
+            return None
+
     @classmethod
     def error_text(cls, code):
         """A readable text for a code returned by :meth:`run` (subcode included)."""

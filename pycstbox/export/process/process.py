@@ -224,11 +224,8 @@ class ExportProcess:
         b = self.backlog(job.name)
         dropped = []
         for jid in b.keys():
-            try:
-                start = datetime.datetime.strptime(jid[:12], '%y%m%d%H%M%S').replace(tzinfo=UTC)
-            except ValueError:
-                continue
-            if start >= after:
+            start = EventsExportJob.jobid_time(jid)
+            if start is not None and start >= after:
                 try:
                     del b[jid]
                     dropped.append(jid)

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 
+from pycstbox.export.job import EventsExportJob
 from pycstbox.export.atomic import list_names
 from pycstbox.export.backlog import Backlog, decode_value
 from pycstbox.export.errors import ExportError
@@ -35,11 +36,8 @@ def _entry_span(path, jobid, period):
             return Span(start.astimezone(UTC), end.astimezone(UTC))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass
-    try:        # unreadable: its id still tells its start
-        start = datetime.datetime.strptime(jobid[:12], '%y%m%d%H%M%S').replace(tzinfo=UTC)
-    except ValueError:
-        return None
-    return Span(start, start + period)
+    start = EventsExportJob.jobid_time(jobid)     # unreadable: its id still tells its start
+    return None if start is None else Span(start, start + period)
 
 
 def entry_spans(directory, period):

@@ -16,6 +16,7 @@ import datetime
 import json
 import os
 
+from pycstbox.export.job import EventsExportJob
 from pycstbox.export.process import clock
 from pycstbox.export.process.state import JobState
 from pycstbox.export.atomic import list_names
@@ -41,11 +42,8 @@ def _read_json(path):
 
 
 def _id_time(jobid):
-    try:
-        return datetime.datetime.strptime(jobid[:12], '%y%m%d%H%M%S').replace(
-            tzinfo=UTC).strftime('%Y-%m-%dT%H:%M:%SZ')
-    except ValueError:
-        return None
+    t = EventsExportJob.jobid_time(jobid)
+    return t.strftime('%Y-%m-%dT%H:%M:%SZ') if t else None
 
 
 def _iso(t):
