@@ -412,3 +412,42 @@ def test_request_that_cannot_be_built_is_permanent(http_peer, data_file):
     """A header the HTTP library cannot encode is a permanent error, never a raw exception."""
     with pytest.raises(PermanentError, match='cannot be made'):
         http(http_peer, headers={'X-Euro': '\u20ac'}).send(data_file[0], 'a.csv')
+
+
+class _Time32(__import__('datetime').datetime):
+    """A datetime whose timestamp() overflows as on a 32-bit time_t (armhf) past 2038."""
+
+    def timestamp(self):
+        raise OverflowError('timestamp out of range for platform time_t')
+
+
+def test_retry_after_past_2038_on_32_bit_is_a_capped_wait(http_peer, data_file, monkeypatch):
+    """A Retry-After date this platform cannot turn into a time (armhf: 2040) is a capped wait."""
+    from pycstbox.export.transports import httpreply
+    real = email.utils.parsedate_to_datetime
+
+    def parse32(value):
+        when = real(value)
+        return _Time32(*when.timetuple()[:6], tzinfo=when.tzinfo)
+    monkeypatch.setattr(httpreply.email.utils, 'parsedate_to_datetime', parse32)
+    http_peer.behave('status', status=503, retry_after='Sun, 01 Jan 2040 00:00:00 -0000')
+    with pytest.raises(TemporaryError) as info:
+        http(http_peer).send(data_file[0], 'a.csv')
+    assert info.value.retry_after == httpreply.RETRY_AFTER_MAX
+    assert 'HTTP 503' in str(info.value) and 'asked to wait' in str(info.value)
+
+
+@pytest.mark.parametrize('value', ['Fri, 31 Dec 9999 23:59:59 GMT', '99999999999',
+                                   'Sun, 01 Jan 2040 00:00:00 -0000'])
+def test_retry_after_far_ahead_is_capped(value):
+    """A wait far ahead (year 9999, a huge delay) is capped, never an exception."""
+    from pycstbox.export.transports.httpreply import RETRY_AFTER_MAX
+    assert parse_retry_after(value) == RETRY_AFTER_MAX
+
+
+def test_unusable_retry_after_still_says_the_server_asked_to_wait(http_peer, data_file):
+    """A 503 with a Retry-After that is not a date says the server asked to wait."""
+    http_peer.behave('status', status=503, retry_after='Sun, 32 Foo 2040 99:00:00')
+    with pytest.raises(TemporaryError) as info:
+        http(http_peer).send(data_file[0], 'a.csv')
+    assert 'asked to wait' in str(info.value)

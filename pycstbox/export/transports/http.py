@@ -209,9 +209,12 @@ class HttpTransport(Transport):
         detail = '%s: HTTP %d %s%s' % (what, status, response.reason or '',
                                        (' (%s)' % excerpt) if excerpt else '')
         if status in _TEMPORARY_STATUS or status >= 500 or status < 200:
-            retry_after = parse_retry_after(response.headers.get('Retry-After'))
+            asked = response.headers.get('Retry-After')
+            retry_after = parse_retry_after(asked)
             hint = (' (temporary; the server asked to wait %g s before retrying)' % retry_after
-                    if retry_after else ' (temporary)')
+                    if retry_after else
+                    ' (temporary; the server asked to wait, Retry-After unusable: %r)'
+                    % printable(asked)[:60] if asked and asked.strip() else ' (temporary)')
             raise self.temporary(detail + hint, retry_after=retry_after)
         if 300 <= status < 400:
             raise self.permanent('%s: redirected to %s: set url to the final address'

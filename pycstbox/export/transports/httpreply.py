@@ -7,6 +7,7 @@ verification failure?) and ``reason`` (the innermost useful reason of an excepti
 Used by the ``http`` transport; standard library only.
 """
 
+import datetime
 import email.utils
 import re
 import ssl
@@ -17,23 +18,34 @@ from urllib.parse import urlsplit
 EXCERPT = 200
 #: at most this much of an error answer's body is read (for the message)
 EXCERPT_BYTES = 64 * 1024
+#: the longest wait a server may ask for (seconds): a date far ahead, or one this platform
+#: cannot turn into a time (past 2038 with a 32-bit time_t, year 9999), waits this long
+RETRY_AFTER_MAX = 3600.0
 
 
 def parse_retry_after(value, now=None):
-    """Seconds to wait from a ``Retry-After`` header (delay or HTTP date), None if unusable."""
+    """Seconds to wait from a ``Retry-After`` header (delay or HTTP date), at most
+    :data:`RETRY_AFTER_MAX`; None if unusable (no date in it). Never raises: the date is
+    compared as a date (``datetime.timestamp()`` overflows on a 32-bit ``time_t``)."""
     if not value:
         return None
     value = value.strip()
     if value.isdigit():
-        return float(value)
+        return min(float(value), RETRY_AFTER_MAX)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when is None:
         return None
-    now = time.time() if now is None else now
-    return max(0.0, when.timestamp() - now)
+    try:
+        if when.tzinfo is None:  # '-0000': UTC (RFC 5322)
+            when = when.replace(tzinfo=datetime.timezone.utc)
+        now = time.time() if now is None else now
+        wait = (when - datetime.datetime.fromtimestamp(now, datetime.timezone.utc)).total_seconds()
+    except (OverflowError, ValueError, OSError):
+        return RETRY_AFTER_MAX
+    return min(max(0.0, wait), RETRY_AFTER_MAX)
 
 
 def excerpt(response):
