@@ -44,6 +44,10 @@ def _serve(argv):
     _setup_logging(args)
     if not os.path.isdir(args.root):
         parser.exit(2, 'cbx-evtdb: --root %s: no such directory\n' % args.root)
+    missing = missing_bindings()
+    if missing:
+        parser.exit(2, 'cbx-evtdb: the EventDatabase service needs %s (%s): '
+                    'apt-get install %s\n' % missing)
     from pycstbox.evtdb import bus, service
     from pycstbox.export.errors import EventStoreError
     address = args.address or os.environ.get('DBUS_SESSION_BUS_ADDRESS', '')
@@ -60,6 +64,22 @@ def _serve(argv):
             'cannot serve on bus %s: %s (is another EventDatabase running? is the bus up?)',
             address, exc.get_dbus_message() or exc)
         return 1
+
+
+#: what the service imports, and the Debian package of each (python3-gi is only Recommended)
+BINDINGS = (('dbus', 'python3-dbus'), ('dbus.mainloop.glib', 'python3-dbus'),
+            ('gi', 'python3-gi'), ('gi.repository.GLib', 'python3-gi'))
+
+
+def missing_bindings():
+    """(package, import error, package) of the first binding that does not import, or None."""
+    import importlib
+    for module, package in BINDINGS:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            return package, exc, package
+    return None
 
 
 def _generate(argv):

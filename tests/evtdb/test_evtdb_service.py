@@ -1,5 +1,8 @@
 """cbx-evtdb against CSTBox's EventDatabase interface, over a real private bus."""
 
+import os
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 
 import dbus
@@ -7,6 +10,8 @@ import pytest
 
 from tests.peers.evtdb import evtdb_bus, write_dense_day
 from .conftest import DAY1
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 
 NAME = IFACE = 'fr.cstb.cstbox.EventDatabase'
 
@@ -125,3 +130,16 @@ def test_terminate_stops_service(tmp_path):
             finally:
                 conn.close()
             assert proc.wait(10) == 0
+
+
+def test_service_without_python3_gi_says_what_to_install(tmp_path):
+    """Without python3-gi, cbx-evtdb says in one line to install it (no traceback)."""
+    hide = tmp_path / 'hide'
+    hide.mkdir()
+    (hide / 'gi.py').write_text("raise ModuleNotFoundError(\"No module named 'gi'\", name='gi')\n")
+    env = dict(os.environ, PYTHONPATH='%s:%s' % (hide, REPO), DBUS_SESSION_BUS_ADDRESS='')
+    r = subprocess.run([sys.executable, '-m', 'pycstbox.evtdb', '--root', str(tmp_path)],
+                       capture_output=True, text=True, timeout=30, env=env)
+    assert r.returncode == 2, r.stderr
+    assert 'Traceback' not in r.stderr and len(r.stderr.splitlines()) == 1
+    assert 'python3-gi' in r.stderr and 'apt-get install python3-gi' in r.stderr
