@@ -12,6 +12,10 @@ Usage::
         relay.cut_next = True           # the next request on an open connection: closed
                                         # unanswered (a store closing it as it arrives)
 
+``CountingRelay(host, port, tls=server_ssl_context)`` also terminates TLS on the client
+side (the store behind it speaks plain HTTP): put a plain relay in front of it to count
+the bytes a client sends and receives over TLS, handshakes included.
+
 Each accepted connection gets one thread pumping both ways with ``select``.
 """
 
@@ -24,8 +28,9 @@ import time
 class CountingRelay:
     """Relay 127.0.0.1:<port> to ``(host, port)`` (a context manager)."""
 
-    def __init__(self, host, port):
+    def __init__(self, host, port, tls=None):
         self.upstream = (host, port)
+        self.tls = tls
         self.connections = 0
         self.up = self.down = 0
         self.drip = 0.0
@@ -95,6 +100,10 @@ class CountingRelay:
 
     def _pump(self, client, server):
         try:
+            if self.tls is not None:
+                client.settimeout(10)
+                client = self.tls.wrap_socket(client, server_side=True)
+                client.settimeout(None)
             while True:
                 readable, _, _ = select.select([client, server], [], [], 1.0)
                 if self._stop:
@@ -103,6 +112,8 @@ class CountingRelay:
                     data = s.recv(65536)
                     if not data:
                         return
+                    while s is client and self.tls is not None and client.pending():
+                        data += client.recv(client.pending())
                     if s is client and self.cut_next:
                         self.cut_next = False
                         return

@@ -15,6 +15,7 @@ import time
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from pycstbox.export import __version__, transports
 from pycstbox.export.errors import PermanentError, TemporaryError
@@ -436,3 +437,46 @@ def test_sse_kms_and_metadata_on_moto(moto, request, tmp_path, multipart):
     assert h['content-type'] == 'application/gzip'
     assert h['x-amz-meta-sha256'] == hashlib.sha256(data).hexdigest()
     assert h['x-amz-meta-events'] == '1234'
+
+
+# -- addressing: the configuration check and the transport agree -----------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(scheme=st.sampled_from(['http', 'https', 'HTTPS']),
+       host=st.sampled_from(['s3.eu-west-3.amazonaws.com', 's3.amazonaws.com',
+                             'S3.Amazonaws.COM', 'minio.lan', 'evil-amazonaws.com.example',
+                             '10.0.0.5', 'localhost']),
+       port=st.sampled_from(['', ':9000']), path=st.sampled_from(['', '/', '/s3']),
+       bucket=st.sampled_from(['fleet', 'my.fleet', 'a-b.c.d']),
+       mode=st.sampled_from(['', 'virtual', 'path']))
+def test_config_check_and_transport_agree_on_addressing(scheme, host, port, path, bucket,
+                                                        mode):
+    """Whatever the endpoint, bucket and addressing: what the configuration accepts, the
+    transport addresses so that it can work (virtual: never a dotted bucket on https, an
+    IP address or an endpoint path; the bucket in the host exactly once), and the
+    configuration's default is the transport's."""
+    from pycstbox.export.config.s3check import _addressing
+
+    class Refused(Exception):
+        pass
+
+    def fail(key, problem):
+        raise Refused(key)
+
+    endpoint = '%s://%s%s%s' % (scheme, host, port, path)
+    try:
+        _addressing({'endpoint': endpoint, 'bucket': bucket, 'addressing': mode}, fail)
+    except Refused:
+        assert mode == 'virtual' or 'amazonaws.com' in host.lower()
+        return
+    a = Address(endpoint, bucket, mode)
+    if a.mode == 'virtual':
+        assert not ('.' in bucket and scheme.lower() == 'https')
+        assert a.host == '%s.%s%s' % (bucket, host, port) and a.path('k') == '/k'
+    else:
+        assert a.host == host + port and a.path('k') == '%s/%s/k' % (path.rstrip('/'), bucket)
+    if not mode:
+        aws = host.lower().endswith('.amazonaws.com')
+        assert a.mode == ('virtual' if aws and not ('.' in bucket and scheme.lower() == 'https')
+                          else 'path')

@@ -150,7 +150,8 @@ def _botocore_request(monkeypatch, operation, **kw):
 
 
 VIRTUAL = [
-    ('put_object', dict(Bucket='fleet', Key='raw/site=lyon b12/job=daily/date=2026-12-01/é+x.csv.gz',
+    ('put_object', dict(Bucket='fleet',
+                        Key='raw/site=lyon b12/job=daily/date=2026-12-01/é+x.csv.gz',
                         Body=b'a,b\n', ContentType='application/gzip', StorageClass='STANDARD_IA',
                         ServerSideEncryption='aws:kms', SSEKMSKeyId='alias/fleet',
                         Metadata={'window-start': '2026-11-30T23:00:00Z', 'events': '12',
