@@ -151,6 +151,7 @@ def test_object_type_class_encryption_metadata(seaweed, request, tmp_path, multi
     assert h['x-amz-meta-sha256'] == hashlib.sha256(data).hexdigest()
     assert h['x-amz-meta-exporter'] == 'cstbox-export/%s' % __version__
     assert 'content-encoding' not in h
+    t.check()                                 # the probe carries the same SSE and class
     status, _, body = seaweed.request('GET', '/%s/%s' % (BUCKET, d.key))
     assert status == 200 and body == data
 
@@ -308,6 +309,24 @@ def test_shared_file_profile_rotated_without_restart(seaweed, aws_env, request, 
     new.write_text('[fleet]\naws_access_key_id = %s\naws_secret_access_key = %s\n' % (ak, sk))
     os.replace(new, creds)                          # as rotation tools do
     t.send(write(tmp_path / 'f', b'x'), 'f.csv', job='daily', start=START)
+
+
+def test_config_secret_file_rotated_without_restart(seaweed, request, tmp_path):
+    """secret_access_key_file of the target is read again when it changes: the same
+    transport signs with the new secret at its next request."""
+    ak, sk = seaweed.identities['gw']
+    secret = tmp_path / 'lake.secret'
+    secret.write_text('old-secret\n')
+    o = s3_options(seaweed, secret_access_key='old-secret',
+                   secret_access_key_file=str(secret))
+    t = s3(request, o)
+    with pytest.raises(PermanentError, match='SignatureDoesNotMatch'):
+        t.send(write(tmp_path / 'f', b'x'), 'f.csv', job='daily', start=START)
+    secret.write_text(sk + '\n')
+    t.send(write(tmp_path / 'f', b'x'), 'f.csv', job='daily', start=START)
+    secret.write_text('')
+    with pytest.raises(TemporaryError, match='lake.secret is empty'):
+        t.send(write(tmp_path / 'f', b'x'), 'f.csv', job='daily', start=START)
 
 
 def test_config_file_profile_and_explicit_profile(seaweed, aws_env, request, tmp_path,

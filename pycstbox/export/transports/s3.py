@@ -79,7 +79,9 @@ class S3Transport(Transport):
         self.access_key = str(self.opt('access_key_id', ''))
         self.credentials = CredentialChain(
             self.access_key, self.options.get('secret_access_key') or '',
-            self.options.get('session_token') or '', str(self.opt('profile', '')))
+            self.options.get('session_token') or '', str(self.opt('profile', '')),
+            secret_file=self.options.get('secret_access_key_file') or '',
+            token_file=self.options.get('session_token_file') or '')
         verify = self.options.get('verify', True)
         self.verify = True if verify is None or verify == '' else verify
         self.timeout = float(self.opt('timeout', 60))

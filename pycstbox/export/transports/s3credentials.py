@@ -3,7 +3,8 @@
 In this order (the first complete set wins):
 
 1. the target's configuration: ``access_key_id`` with ``secret_access_key(_file)`` (and
-   ``session_token(_file)``);
+   ``session_token(_file)``; those files are read again when they change, like the shared
+   files below);
 2. with ``profile`` set in the target: that profile of the AWS shared files only;
 3. the environment: ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``;
 4. the AWS shared files: ``AWS_SHARED_CREDENTIALS_FILE`` (else ``~/.aws/credentials``,
@@ -50,8 +51,11 @@ def _stamp(path):
 class CredentialChain:
     """``get()`` -> :class:`Credentials` (see the module docstring)."""
 
-    def __init__(self, access_key='', secret_key='', token='', profile='', environ=None):
+    def __init__(self, access_key='', secret_key='', token='', profile='', environ=None,
+                 secret_file='', token_file=''):
         self._config = (access_key, secret_key or '', token or '')
+        self._config_files = (secret_file or '', token_file or '')
+        self._config_stamps = None
         self.profile = profile
         self.environ = os.environ if environ is None else environ
         self._stamps = None
@@ -63,6 +67,8 @@ class CredentialChain:
 
         :raises MissingCredentials: none found (the message names where it looked)
         """
+        if self._config[0] and any(self._config_files):
+            self._reread_config_files()
         ak, sk, token = self._config
         if ak:
             creds = Credentials(ak, sk, token, 'the target configuration')
@@ -77,6 +83,30 @@ class CredentialChain:
         """The secret values handed out so far (to scrub them from messages)."""
         c = self.last
         return [s for s in (c.secret_key, c.token) if s] if c else []
+
+    def _reread_config_files(self):
+        """The secret (and token) files of the configuration, read again when changed."""
+        stamps = tuple(_stamp(f) if f else None for f in self._config_files)
+        if stamps == self._config_stamps:
+            return
+        values = list(self._config[1:])
+        for i, path in enumerate(self._config_files):
+            if not path:
+                continue
+            try:
+                with open(path, encoding='utf-8') as f:
+                    values[i] = f.read().strip()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise MissingCredentials('cannot read %s: %s' % (
+                    path, getattr(exc, 'strerror', None) or 'not UTF-8 text')) from None
+        if not values[0]:
+            raise MissingCredentials('%s is empty: write the secret access key into it'
+                                     % self._config_files[0])
+        if self._config_stamps is not None:
+            log.info('%s changed: signing with its new content', ' / '.join(
+                f for f in self._config_files if f))
+        self._config = (self._config[0], values[0], values[1])
+        self._config_stamps = stamps
 
     def _from_environ(self):
         env = self.environ
