@@ -357,6 +357,35 @@ def test_no_credentials_anywhere_names_where_it_looked(seaweed, aws_env, request
         assert where in msg
 
 
+def test_credential_chain_order_and_messages(tmp_path):
+    """Config beats environment beats shared files; an incomplete set anywhere is named
+    with what is missing; a file that does not parse is named without its content."""
+    from pycstbox.export.transports.s3credentials import CredentialChain, MissingCredentials
+    cfile, kfile = tmp_path / 'credentials', tmp_path / 'config'
+    env = {'AWS_SHARED_CREDENTIALS_FILE': str(cfile), 'AWS_CONFIG_FILE': str(kfile),
+           'HOME': str(tmp_path)}
+    cfile.write_text('[default]\naws_access_key_id = FILEKEY\naws_secret_access_key = fs\n')
+    full = dict(env, AWS_ACCESS_KEY_ID='ENVKEY', AWS_SECRET_ACCESS_KEY='env-secret-x',
+                AWS_SESSION_TOKEN='et')
+    assert CredentialChain('CFGKEY', 'cs', environ=full).get()[:3] == ('CFGKEY', 'cs', '')
+    assert CredentialChain(environ=full).get()[:3] == ('ENVKEY', 'env-secret-x', 'et')
+    assert CredentialChain(environ=env).get()[:3] == ('FILEKEY', 'fs', '')
+    with pytest.raises(MissingCredentials, match='not AWS_SECRET_ACCESS_KEY'):
+        CredentialChain(environ=dict(env, AWS_ACCESS_KEY_ID='K')).get()
+    cfile.write_text('[default]\naws_access_key_id = FILEKEY\n')
+    with pytest.raises(MissingCredentials, match=r'\[default\] has aws_access_key_id but not'):
+        CredentialChain(environ=env).get()
+    cfile.write_text('aws_secret_access_key = leaked-if-shown\n')
+    with pytest.raises(MissingCredentials) as err:
+        CredentialChain(environ=env).get()
+    assert str(cfile) in str(err.value) and 'leaked-if-shown' not in str(err.value)
+    chain = CredentialChain(profile='nope', environ=full)
+    cfile.write_text('[default]\naws_access_key_id = A\naws_secret_access_key = s\n')
+    with pytest.raises(MissingCredentials, match='profile nope is in none of'):
+        chain.get()
+    assert 'env-secret-x' not in repr(CredentialChain(environ=full).get())
+
+
 # -- moto: what SeaweedFS lacks (SSE-KMS) ------------------------------------------------
 
 MOTO = os.environ.get('CBX_MOTO', '/opt/cstbox-test/moto/bin/moto_server')
