@@ -206,7 +206,8 @@ class S3Transport(Transport):
     def _put(self, fd, size, okey, what, name='', meta=None):
         digest = hash_range(fd, 0, size)
         checksum = b64(digest)
-        headers = {'x-amz-checksum-sha256': checksum}
+        headers = {'x-amz-checksum-sha256': checksum,
+                   'Content-Type': 'application/octet-stream'}
         headers.update(s3object.object_headers(name or okey, self.options, meta, digest.hex()))
         if not self.overwrite:
             headers['If-None-Match'] = '*'
