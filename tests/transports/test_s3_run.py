@@ -99,3 +99,10 @@ retry_delay = 0
                                              headers={'x-amz-checksum-mode': 'ENABLED'})
         assert headers['X-Amz-Checksum-Sha256'] == \
             base64.b64encode(hashlib.sha256(body).digest()).decode()
+        # what the object says of itself (issue 22): type, window, events, content hash
+        headers = {k.title(): v for k, v in headers.items()}
+        assert headers['Content-Type'] == 'application/gzip'
+        assert headers['X-Amz-Meta-Sha256'] == hashlib.sha256(body).hexdigest()
+        assert (headers['X-Amz-Meta-Window-Start'], headers['X-Amz-Meta-Window-End']) == (
+            start.strftime('%Y-%m-%dT%H:%M:%SZ'), end.strftime('%Y-%m-%dT%H:%M:%SZ'))
+        assert headers['X-Amz-Meta-Events'] == str(len(gzip.decompress(body).splitlines()) - 1)

@@ -1,6 +1,7 @@
 """The SigV4 signer against botocore's S3 signer on fixed inputs (SeaweedFS does not check
 ``x-amz-content-sha256`` against the body, so the real server alone cannot prove it)."""
 
+import calendar
 import hashlib
 import time
 
@@ -118,3 +119,76 @@ def test_clock_hook_shifts_the_date(monkeypatch):
     h = sigv4.sign_headers('GET', '/b', [], {}, sigv4.EMPTY_SHA256, host=HOST, access_key=AK,
                            secret_key=SK, region='eu-west-3')
     assert h['X-Amz-Date'] == '20261201T012203Z'
+
+
+# -- virtual-hosted-style requests, as botocore's own S3 client builds and signs them ------
+
+class _Captured(Exception):
+    pass
+
+
+def _botocore_request(monkeypatch, operation, **kw):
+    """The request botocore's S3 client (virtual addressing) would send, signed."""
+    import botocore.session
+    from botocore.config import Config
+    monkeypatch.setenv('AWS_CONFIG_FILE', '/nonexistent')
+    monkeypatch.setenv('AWS_SHARED_CREDENTIALS_FILE', '/nonexistent')
+    client = botocore.session.get_session().create_client(
+        's3', region_name='eu-west-3', aws_access_key_id=AK, aws_secret_access_key=SK,
+        aws_session_token=kw.pop('token', None),
+        config=Config(signature_version='s3v4', s3={'addressing_style': 'virtual'}))
+    seen = []
+
+    def before_send(request, **_):
+        seen.append(request)
+        raise _Captured()
+
+    client.meta.events.register('before-send.s3.*', before_send)
+    with pytest.raises(_Captured):
+        getattr(client, operation)(**kw)
+    return seen[0]
+
+
+VIRTUAL = [
+    ('put_object', dict(Bucket='fleet',
+                        Key='raw/site=lyon b12/job=daily/date=2026-12-01/é+x.csv.gz',
+                        Body=b'a,b\n', ContentType='application/gzip', StorageClass='STANDARD_IA',
+                        ServerSideEncryption='aws:kms', SSEKMSKeyId='alias/fleet',
+                        Metadata={'window-start': '2026-11-30T23:00:00Z', 'events': '12',
+                                  'sha256': 'ab' * 32})),
+    ('put_object', dict(Bucket='fleet', Key='k', Body=b'x', ServerSideEncryption='AES256',
+                        token='FQoGZXIvYXdzEJr//////////wEaD')),
+    ('list_objects_v2', dict(Bucket='fleet', Prefix='raw/site=lyon b/été/', MaxKeys=1000)),
+    ('create_multipart_upload', dict(Bucket='fleet', Key='raw/a b.csv', ContentType='text/csv',
+                                     ServerSideEncryption='aws:kms', SSEKMSKeyId='k1')),
+]
+
+
+@pytest.mark.parametrize('operation,kw', VIRTUAL, ids=[v[0] for v in VIRTUAL])
+def test_virtual_hosted_request_equals_botocore(monkeypatch, operation, kw):
+    """A virtual-hosted request (bucket in the host) has botocore's URL and, signed with
+    the same headers at the same time, botocore's Authorization header."""
+    from urllib.parse import parse_qsl, unquote, urlsplit
+    from pycstbox.export.transports.s3address import Address
+    token = kw.get('token', '')
+    req = _botocore_request(monkeypatch, operation, **kw)
+    url = urlsplit(req.url)
+    address = Address('https://s3.eu-west-3.amazonaws.com', 'fleet')
+    key = kw.get('Key', '')
+    params = parse_qsl(url.query, keep_blank_values=True)
+    assert (address.mode, address.host) == ('virtual', 'fleet.s3.eu-west-3.amazonaws.com')
+    assert url.netloc == address.host
+    assert address.url(key, params).split('?')[0] == req.url.split('?')[0]
+    assert unquote(url.path) == address.path(key)
+    headers = {k: v.decode() if isinstance(v, bytes) else v for k, v in req.headers.items()}
+    auth = headers['Authorization']
+    names = auth.split('SignedHeaders=')[1].split(',')[0].split(';')
+    mine = {k: v for k, v in headers.items() if k.lower() in names
+            and k.lower() not in ('host', 'x-amz-date', 'x-amz-content-sha256',
+                                  'x-amz-security-token')}
+    when = calendar.timegm(time.strptime(headers['X-Amz-Date'], '%Y%m%dT%H%M%SZ'))
+    ours_signed = sigv4.sign_headers(req.method, address.path(key), params, mine,
+                                     headers['X-Amz-Content-SHA256'], host=address.host,
+                                     access_key=AK, secret_key=SK, region='eu-west-3',
+                                     session_token=token, now=when)
+    assert ours_signed['Authorization'] == auth

@@ -58,12 +58,14 @@ TARGET_SCHEMAS = {
                'timeout': (NUMBER, 60)},
     's3': {'endpoint': (str, REQUIRED), 'region': (str, 'us-east-1'), 'bucket': (str, REQUIRED),
            'prefix': (str, ''), 'key': (str, '{prefix}site={site}/job={job}/date={date}/{name}'),
-           'access_key_id': (str, REQUIRED), 'secret_access_key': (str, ''),
+           'access_key_id': (str, ''), 'secret_access_key': (str, ''),
            'secret_access_key_file': (str, ''), 'session_token': (str, ''),
            'session_token_file': (str, ''), 'verify': (BOOL_OR_STR, True),
            'timeout': (NUMBER, 60), 'connect_timeout': (NUMBER, 10),
            'multipart_threshold': (SIZE, '64MiB'), 'part_size': (SIZE, '8MiB'),
-           'overwrite': (bool, True)},
+           'overwrite': (bool, True),
+           'addressing': (str, ''), 'profile': (str, ''), 'storage_class': (str, ''),
+           'sse': (str, ''), 'sse_kms_key_id': (str, '')},
 }
 
 _KIND_TEXT = {str: 'a string', bool: 'true or false', int: 'an integer', NUMBER: 'a number',

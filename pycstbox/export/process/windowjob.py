@@ -94,9 +94,13 @@ class WindowJob(EventsExportJob):
                 self.sha256, self.bytes = self.artifact.digest()
             except OSError:
                 pass                     # the transport says what is wrong with the file
-            self.delivery = self._transport().send(
+            from pycstbox.export.transports import takes_meta
+            transport = self._transport()
+            kw = {'meta': {'start': self.start, 'end': self.end, 'events': self.count,
+                           'sha256': self.sha256}} if takes_meta(transport) else {}
+            self.delivery = transport.send(
                 self.artifact.path, self.upload_name, job=self.cfg.name,
-                key=self.idempotency_key, start=self.start)
+                key=self.idempotency_key, start=self.start, **kw)
         except ExportError:
             self.send_failed = True
             raise

@@ -2,7 +2,7 @@
 
 The contract every transport keeps (:class:`Transport`):
 
-- ``send(path, name, *, job='', key=None, start=None)`` delivers the local file ``path``
+- ``send(path, name, *, job='', key=None, start=None, meta=None)`` delivers the local file ``path``
   under the stable remote name ``name`` and returns only once the receiver confirmed it (HTTP 2xx,
   FTP 226 + rename, SFTP size check + rename, serial ACK of every block, local fsync +
   rename).  Where the receiver has names, the file is written under a temporary name and
@@ -13,6 +13,10 @@ The contract every transport keeps (:class:`Transport`):
   date (s3: ``{date}`` in the configured timezone, ``self.tz``).  It returns None (the
   remote key is ``name``) or a :class:`Delivery` ``(key, checksum)``: the key relative to
   the target root and the checksum the receiver gave (S3, e.g. composite ``"...-N"``).
+  ``meta`` (optional, a mapping) describes the window: ``start``, ``end`` (aware), ``events``,
+  ``sha256`` (hex of the file); a transport that can store it with the file does (s3:
+  ``x-amz-meta-*``), the others ignore it.  Callers pass it only to a ``send`` that takes
+  it (:func:`takes_meta`: test doubles and older transports may not).
 - ``remote_key(name, *, job='', start=None)`` is the key ``send`` would deliver ``name``
   under, relative to the target root (base: ``name``).
 - ``listing(prefix='')`` iterates :class:`RemoteFile` ``(key, size, sha256, checksum)`` of
@@ -78,6 +82,16 @@ class RemoteFile(NamedTuple):
     checksum: str = ''
 
 
+def takes_meta(transport):
+    """Whether ``transport.send`` accepts ``meta=`` (or any keyword)."""
+    import inspect
+    try:
+        params = inspect.signature(transport.send).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == 'meta' or p.kind is p.VAR_KEYWORD for p in params)
+
+
 TMP_PREFIX = '.'
 TMP_SUFFIX = '.tmp'
 
@@ -107,7 +121,7 @@ class Transport:
         self.tz = tz or timezone.utc
 
     # -- the contract --------------------------------------------------------------
-    def send(self, path, name, *, job='', key=None, start=None):
+    def send(self, path, name, *, job='', key=None, start=None, meta=None):
         """Deliver the file ``path`` as ``name``; return once the receiver confirmed.
 
         :returns: None (delivered as ``name``) or a :class:`Delivery`

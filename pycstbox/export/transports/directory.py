@@ -61,7 +61,7 @@ class DirTransport(Transport):
             err = errno.ENOTDIR if os.path.exists(self.path) else errno.ENOENT
             raise self._error(OSError(err, os.strerror(err)), 'write')
 
-    def send(self, path, name, *, job='', key=None, start=None):
+    def send(self, path, name, *, job='', key=None, start=None, meta=None):
         """Copy ``path`` to ``<dir>/<name>`` via a fsynced temporary file and a rename."""
         with self.open_source(path) as src:
             self._check_destination()

@@ -114,7 +114,7 @@ class FtpTransport(Transport):
         reason = getattr(exc, 'strerror', None) or str(exc) or type(exc).__name__
         return self.temporary('%s: %s (will retry)' % (where, reason))
 
-    def send(self, path, name, *, job='', key=None, start=None):
+    def send(self, path, name, *, job='', key=None, start=None, meta=None):
         """Upload ``path`` as ``.NAME.tmp``, rename it to ``NAME``, compare the size."""
         shown = printable(name)
         name = wire_name(name)       # an FTP command is one line of UTF-8

@@ -222,7 +222,7 @@ class HttpTransport(Transport):
         raise self.permanent('%s: %s' % (detail, _HINTS.get(
             status, 'the server refused the upload: check the target configuration')))
 
-    def send(self, path, name, *, job='', key=None, start=None):
+    def send(self, path, name, *, job='', key=None, start=None, meta=None):
         """Upload ``path`` as ``name``; return once the server answered 2xx."""
         url = self._url(job, name)
         with self.open_source(path) as src:

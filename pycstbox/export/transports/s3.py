@@ -1,8 +1,14 @@
 """``s3`` transport: objects in an S3-compatible store (AWS S3, MinIO, Ceph RGW, SeaweedFS).
 
-DESIGN.md section 11.  Path-style requests ``<endpoint>/<bucket>/<key>``, signed with
-AWS Signature Version 4 (:mod:`.sigv4`, no boto3); ``requests`` is imported lazily.
+DESIGN.md section 11.  Virtual-hosted-style (``<bucket>.<endpoint host>/<key>``, AWS's
+default) or path-style (``<endpoint>/<bucket>/<key>``) requests (:mod:`.s3address`), signed
+with AWS Signature Version 4 (:mod:`.sigv4`, no boto3) with the credentials of the config,
+the environment or the AWS shared files (:mod:`.s3credentials`); ``requests`` is imported
+lazily.  One connection is kept across the requests of a run or lane (:mod:`.keepalive`);
+a request that fails on a reused connection before any answer goes once more on a new one.
 
+- Objects carry a Content-Type per format, the storage class, server-side encryption and
+  ``x-amz-meta-*`` (window, events, SHA-256, exporter version): :mod:`.s3object`.
 - Key: ``key`` template (default ``{prefix}site={site}/job={job}/date={date}/{name}``,
   Hive-style partitions); ``{date}`` is the window start's date in the configured time
   zone (today's for outbox files).  The same window always lands on the same key.
@@ -19,7 +25,8 @@ AWS Signature Version 4 (:mod:`.sigv4`, no boto3); ``requests`` is imported lazi
 - Classification (:mod:`.s3error`): 403, NoSuchBucket, 400 other than BadDigest ->
   permanent; RequestTimeTooSkewed (names the box clock), 5xx, SlowDown, BadDigest,
   refused, reset, timeouts -> temporary.
-- ``secret_access_key`` and ``session_token`` never appear in logs, errors or repr.
+- ``secret_access_key`` and ``session_token`` (wherever they come from) never appear in
+  logs, errors or repr.
 """
 
 import base64
@@ -27,11 +34,13 @@ import hashlib
 import logging
 import os
 import uuid
-from urllib.parse import urlsplit
 
 from pycstbox.export.transports import Delivery, RemoteFile, Transport
-from pycstbox.export.transports import s3error, s3wire, sigv4
+from pycstbox.export.transports import s3error, s3object, s3wire, sigv4
 from pycstbox.export.transports.deadline import Deadline
+from pycstbox.export.transports.keepalive import KeptSession
+from pycstbox.export.transports.s3address import Address
+from pycstbox.export.transports.s3credentials import CredentialChain, MissingCredentials
 from pycstbox.export.transports.filename import printable, wire_name
 
 log = logging.getLogger(__name__)
@@ -61,14 +70,18 @@ class S3Transport(Transport):
     def __init__(self, target, site='', tz=None):
         Transport.__init__(self, target, site, tz)
         self.endpoint = str(self.opt('endpoint', '')).rstrip('/')
-        parts = urlsplit(self.endpoint)
-        self.host = parts.netloc
-        self.base_path = parts.path.rstrip('/')
         self.region = str(self.opt('region', 'us-east-1'))
         self.bucket = str(self.opt('bucket', ''))
+        self.address = Address(self.endpoint, self.bucket, str(self.opt('addressing', '')))
+        self.host = self.address.host
         self.prefix = str(self.opt('prefix', ''))
         self.key_template = str(self.opt('key', DEFAULT_KEY))
         self.access_key = str(self.opt('access_key_id', ''))
+        self.credentials = CredentialChain(
+            self.access_key, self.options.get('secret_access_key') or '',
+            self.options.get('session_token') or '', str(self.opt('profile', '')),
+            secret_file=self.options.get('secret_access_key_file') or '',
+            token_file=self.options.get('session_token_file') or '')
         verify = self.options.get('verify', True)
         self.verify = True if verify is None or verify == '' else verify
         self.timeout = float(self.opt('timeout', 60))
@@ -77,6 +90,7 @@ class S3Transport(Transport):
         self.part_size = _size(self.options.get('part_size'), 8 * MiB)
         self.overwrite = bool(self.options.get('overwrite', True))
         self.err = s3error.Classifier(self)
+        self.kept = KeptSession()
 
     # -- keys ----------------------------------------------------------------------
     def remote_key(self, name, *, job='', start=None):
@@ -85,7 +99,25 @@ class S3Transport(Transport):
                                         date=self.window_date(start), name=wire_name(name))
 
     def _path(self, key=''):
-        return '%s/%s%s' % (self.base_path, self.bucket, ('/' + key) if key else '')
+        return self.address.path(key)
+
+    def scrub(self, text):
+        """``text`` without any secret, including those from the environment or files."""
+        text = Transport.scrub(self, text)
+        for secret in self.credentials.secrets():
+            text = text.replace(secret, '***')
+        return text
+
+    def _signed(self, method, key, params, headers, payload):
+        """The headers of a request, signed with the current credentials."""
+        try:
+            creds = self.credentials.get()
+        except MissingCredentials as exc:
+            raise self.temporary('%s (will retry)' % exc) from exc
+        return sigv4.sign_headers(
+            method, self._path(key), list(params), dict(headers or {}), payload,
+            host=self.host, access_key=creds.access_key, secret_key=creds.secret_key,
+            region=self.region, session_token=creds.token)
 
     # -- one request ---------------------------------------------------------------
     def request(self, method, key='', *, params=(), headers=None, body=None, payload=None,
@@ -104,64 +136,79 @@ class S3Transport(Transport):
         body = b'' if body is None else body
         if payload is None:
             payload = hashlib.sha256(body).hexdigest()
-        path = self._path(key)
-        signed = sigv4.sign_headers(
-            method, path, list(params), dict(headers or {}), payload, host=self.host,
-            access_key=self.access_key, secret_key=self.options.get('secret_access_key') or '',
-            region=self.region, session_token=self.options.get('session_token') or '')
-        signed['Connection'] = 'close'
+        signed = self._signed(method, key, params, headers, payload)
         if len(body):
             signed['Content-Length'] = str(len(body))
-        url = self.endpoint[:len(self.endpoint) - len(self.base_path)] + \
-            sigv4.canonical_uri(path) + sigv4.query_string(list(params))
+        url = self.address.url(key, params)
         with Deadline(self.connect_timeout + 2 * self.timeout
-                      + (len(body) + expect) / MIN_RATE) as deadline, \
-                requests.Session() as session:
-            deadline.mount(session)
+                      + (len(body) + expect) / MIN_RATE) as deadline:
             if isinstance(body, s3wire.FileRange):
                 body.deadline = deadline
-            try:
-                resp = session.request(method, url, data=body if len(body) else None,
-                                       headers=signed, stream=True, allow_redirects=False,
-                                       timeout=(self.connect_timeout, self.timeout),
-                                       verify=self.verify)
-                if resp.status_code in ok and sink is not None:
-                    with resp:
-                        for chunk in resp.iter_content(s3wire.CHUNK):
-                            if deadline.expired:
-                                raise TimeoutError('deadline passed')
-                            sink(chunk)
-                    excerpt = b''
-                else:
-                    excerpt = s3wire.read_excerpt(resp)
-            except (requests.exceptions.RequestException, OSError) as exc:
-                raise self.err.exception(exc, what, deadline) from exc
+            for again in (True, False):
+                opened = self.kept.connections
+                session = self.kept.open(deadline)
+                reused = self.kept.live
+                fine = False
+                try:
+                    resp = session.request(method, url, data=body if len(body) else None,
+                                           headers=signed, stream=True, allow_redirects=False,
+                                           timeout=(self.connect_timeout, self.timeout),
+                                           verify=self.verify)
+                    if resp.status_code in ok and sink is not None:
+                        with resp:
+                            for chunk in resp.iter_content(s3wire.CHUNK):
+                                if deadline.expired:
+                                    raise TimeoutError('deadline passed')
+                                sink(chunk)
+                        excerpt = b''
+                    else:
+                        excerpt = s3wire.read_excerpt(resp)
+                    fine = True
+                    break
+                except requests.exceptions.ConnectionError as exc:
+                    if not (again and reused and self.kept.connections == opened
+                            and not deadline.expired
+                            and not isinstance(exc, requests.exceptions.ConnectTimeout)):
+                        raise self.err.exception(exc, what, deadline) from exc
+                    log.debug('target %s: %s: the kept connection was closed by the store; '
+                              'once more on a new one', self.name, what)
+                except (requests.exceptions.RequestException, OSError) as exc:
+                    raise self.err.exception(exc, what, deadline) from exc
+                finally:
+                    self.kept.done(fine)
         if resp.status_code not in ok:
             raise self.err.answer(resp.status_code, resp.headers, excerpt, what)
         return resp.status_code, resp.headers, excerpt
 
     # -- send ----------------------------------------------------------------------
-    def send(self, path, name, *, job='', key=None, start=None):
-        """Upload ``path`` as the object ``remote_key(name)``; :returns: a Delivery."""
+    def send(self, path, name, *, job='', key=None, start=None, meta=None):
+        """Upload ``path`` as the object ``remote_key(name)``; :returns: a Delivery.
+
+        :param meta: what the object's ``x-amz-meta-*`` say: ``start``, ``end`` (the window),
+            ``events``, ``sha256`` (hex of the file; computed here when absent)
+        """
         okey = self.remote_key(name, job=job, start=start)
         what = 'upload of %s' % printable(okey)
         with self.open_source(path) as src:
             fd = src.fileno()
             size = os.fstat(fd).st_size
             if size <= self.threshold:
-                checksum = self._put(fd, size, okey, what)
+                checksum = self._put(fd, size, okey, what, name, meta)
             else:
                 from pycstbox.export.transports.s3multipart import upload
-                checksum = upload(self, fd, size, okey, what)
+                sha = (meta or {}).get('sha256') or hash_range(fd, 0, size).hex()
+                checksum = upload(self, fd, size, okey, what,
+                                  s3object.object_headers(name, self.options, meta, sha))
         log.debug('target %s: %s delivered (%d bytes, sha256 %s)', self.name, printable(okey),
                   size, checksum)
         return Delivery(okey, checksum)
 
-    def _put(self, fd, size, okey, what):
+    def _put(self, fd, size, okey, what, name='', meta=None):
         digest = hash_range(fd, 0, size)
         checksum = b64(digest)
         headers = {'x-amz-checksum-sha256': checksum,
                    'Content-Type': 'application/octet-stream'}
+        headers.update(s3object.object_headers(name or okey, self.options, meta, digest.hex()))
         if not self.overwrite:
             headers['If-None-Match'] = '*'
         status, rh, _ = self.request('PUT', okey, headers=headers,
@@ -217,7 +264,8 @@ class S3Transport(Transport):
         probe = '%s.cbx-export-probe-%s' % (self.prefix, uuid.uuid4().hex[:12])
         where = self.prefix or '/'
         self.request('PUT', probe,
-                     headers={'x-amz-checksum-sha256': b64(hashlib.sha256(b'').digest())},
+                     headers=dict(s3object.storage_headers(self.options),
+                                  **{'x-amz-checksum-sha256': b64(hashlib.sha256(b'').digest())}),
                      what='cannot write under %s in bucket %s (probe object %s)'
                      % (where, self.bucket, probe))
         try:
@@ -228,7 +276,8 @@ class S3Transport(Transport):
                         probe, exc)
 
     def close(self):
-        """Nothing to release: every request has its own connection."""
+        """Close the kept connection (idempotent; the next request opens a new one)."""
+        self.kept.close()
 
     def __repr__(self):
         return '<S3Transport s3 target=%r endpoint=%r bucket=%r>' % (

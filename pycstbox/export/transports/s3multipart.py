@@ -50,11 +50,15 @@ def composite(digests):
     return '%s-%d' % (_b64(hashlib.sha256(b''.join(digests)).digest()), len(digests))
 
 
-def upload(t, fd, size, okey, what):
-    """Multipart upload of ``size`` bytes of ``fd`` as ``okey``: the stored checksum."""
+def upload(t, fd, size, okey, what, headers=None):
+    """Multipart upload of ``size`` bytes of ``fd`` as ``okey``: the stored checksum.
+
+    :param headers: the object's headers (type, storage class, encryption, metadata), sent
+        with CreateMultipartUpload only
+    """
     _, _, body = t.request('POST', okey, params=[('uploads', '')],
-                           headers={'x-amz-checksum-algorithm': 'SHA256',
-                                    'Content-Type': 'application/octet-stream'},
+                           headers=dict(headers or {'Content-Type': 'application/octet-stream'},
+                                        **{'x-amz-checksum-algorithm': 'SHA256'}),
                            what='%s (start of multipart upload)' % what)
     uid = xml_tag(body, 'UploadId')
     if not uid:

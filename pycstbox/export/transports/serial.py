@@ -134,7 +134,7 @@ class SerialTransport(Transport):
         """The port exists and can be opened exclusively (nothing is sent)."""
         self._open().close()
 
-    def send(self, path, name, *, job='', key=None, start=None):
+    def send(self, path, name, *, job='', key=None, start=None, meta=None):
         """Send ``path``; return once the receiver acknowledged the end of the file."""
         xmodem = self.require('xmodem', 'python3-xmodem')
         serial = self.require('serial', 'python3-serial')

@@ -135,7 +135,7 @@ class SftpTransport(Transport):
         reason = getattr(exc, 'strerror', None) or str(exc) or type(exc).__name__
         return self.temporary('%s: %s (will retry)' % (where, ' '.join(str(reason).split())))
 
-    def send(self, path, name, *, job='', key=None, start=None):
+    def send(self, path, name, *, job='', key=None, start=None, meta=None):
         """Upload ``path`` as ``.NAME.tmp``, check its size, rename it to ``NAME``."""
         tmp = temp_name(name)
         with self.open_source(path) as src:
