@@ -114,14 +114,18 @@ exports)
 service)
     start_bus
     config run auto
-    CBX_EXPORT_NOW=2026-11-23T06:00:00Z cbx-export -c "$W/run.toml" run \
-        || fail "cbx-export run failed"
+    mkdir -p "$W/usb"
+    CBX_EXPORT_NOW=2026-11-23T06:00:00Z cbx-export -c "$W/run.toml" run 2>"$W/run.log" \
+        || { tail -n 5 "$W/run.log" >&2; fail "cbx-export run failed"; }
+    # 2 daily windows (Paris days 21, 22) and 54 hourly ones (Nov 20 23:00Z .. Nov 23 05:00Z)
+    grep -q 'run: 56 queued, 56 delivered, 0 pending' "$W/run.log" \
+        || { tail -n 3 "$W/run.log" >&2; fail "expected 56 windows delivered"; }
     n=$(ls "$W/usb" | wc -l)
-    [ "$n" -eq 50 ] || fail "expected 2 daily + 48 hourly files at the dir target, found $n"
+    [ "$n" -ge 50 ] || fail "expected the non-empty windows at the dir target, found $n files"
     cbx-export -c "$W/run.toml" status >"$W/status.txt" || fail "status exit $?"
     CBX_EXPORT_NOW=2026-11-23T06:00:00Z cbx-export -c "$W/run.toml" audit --deep \
         >"$W/audit.txt" 2>&1 || { cat "$W/audit.txt" >&2; fail "audit --deep found gaps"; }
-    grep -q '50 ok\|2 ok' "$W/audit.txt" || { cat "$W/audit.txt" >&2; fail "audit did not say ok"; }
+    grep -q 'hourly: 54 window.*54 ok' "$W/audit.txt" || { cat "$W/audit.txt" >&2; fail "audit did not say ok"; }
     # the init script, the shipped daemon, a file dropped in an outbox
     config svc auto
     mkdir -p "$W/state-svc/outbox/usb"
@@ -137,7 +141,7 @@ service)
     /etc/init.d/cstbox-export stop || fail "the init script did not stop the daemon"
     rm -f /etc/default/cstbox-export
     stop_bus
-    say "PASS service: run (50 windows), status, audit --deep, init script + outbox"
+    say "PASS service: run (56 windows), status, audit --deep, init script + outbox"
     ;;
 *)
     fail "usage: arm-e2e.sh exports|service DIR"
