@@ -61,6 +61,7 @@ class JobConfig:
     retry_delay: float = 10.0
     max_age: timedelta = timedelta(days=90)
     enabled: bool = True
+    compress_level: int = 0               # 0 = the compression's default (gzip 6, zstd 8)
 
 
 @dataclass(frozen=True)

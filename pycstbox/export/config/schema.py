@@ -40,7 +40,8 @@ METRICS = {'textfile': (str, None)}     # None: the default (DESIGN section 13)
 JOB = {'target': (str, REQUIRED), 'period': (str, '1d'), 'delay': (str, '15m'),
        'format': (str, 'csv'), 'compress': (str, 'none'), 'var_types': (STRLIST, []),
        'var_names': (STRLIST, []), 'start': (DATE, None), 'max_try': (int, 3),
-       'retry_delay': (NUMBER, 10), 'max_age': (str, '90d'), 'enabled': (bool, True)}
+       'retry_delay': (NUMBER, 10), 'max_age': (str, '90d'), 'enabled': (bool, True),
+       'compress_level': (int, 0)}
 
 _SECRET = {'password': (str, ''), 'password_file': (str, '')}
 TARGET_SCHEMAS = {

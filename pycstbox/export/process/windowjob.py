@@ -74,7 +74,7 @@ class WindowJob(EventsExportJob):
             try:
                 self.count = extract(events, self.cfg.format, out, self.cfg.compress,
                                      tmpdir=os.path.dirname(self.artifact.path or out.path),
-                                     progress=progress)
+                                     progress=progress, level=self.cfg.compress_level)
             finally:
                 if progress is not None:
                     progress.finish()
@@ -82,6 +82,8 @@ class WindowJob(EventsExportJob):
         except EventStoreError:
             self.store_failed = True
             raise
+        except ImportError as exc:       # zstd without python3-zstandard: pending until installed
+            raise ExportError('%s: %s' % (self.name, exc)) from exc
         except OSError as exc:
             raise ExportError('cannot write the export file %s: %s (is the disk full?)'
                               % (self.artifact.name, exc.strerror or exc)) from exc
