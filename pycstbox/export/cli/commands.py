@@ -41,6 +41,8 @@ def _report(rep):
         parts.append('%d not tried (target or store down)' % rep.skipped)
     if rep.dead_lettered:
         parts.append('%d dead-lettered' % rep.dead_lettered)
+    if rep.deferred:
+        parts.append('%d waiting for a byte budget' % rep.deferred)
     parts.append('%d pending' % rep.pending)
     print('run: ' + ', '.join(parts), file=sys.stderr)
     for p in rep.problems:

@@ -35,6 +35,11 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True)
+class NetworkConfig:
+    bus: str = ''               # D-Bus address of NetworkManager's bus; '' = the system bus
+
+
+@dataclass(frozen=True)
 class TargetConfig:
     name: str
     type: str
@@ -76,3 +81,4 @@ class Config:
     jobs: Options
     files: tuple = ()
     metrics: MetricsConfig = MetricsConfig()
+    network: NetworkConfig = NetworkConfig()

@@ -28,7 +28,8 @@ class WindowJob(EventsExportJob):
     """Export the window ``[parms['start'], parms['end'])`` of job ``jobcfg``."""
 
     def __init__(self, jobcfg, jobid, parms, *, site, source, transport, runtime_dir,
-                 spool_dir, logger=None, spill_limit=None, sleep=None, progress=None):
+                 spool_dir, logger=None, spill_limit=None, sleep=None, progress=None,
+                 gate=None):
         super().__init__(jobcfg.name, jobid, parms, logger)
         if sleep is not None:
             self._sleep = sleep           # the seed job's wait between immediate attempts
@@ -49,6 +50,8 @@ class WindowJob(EventsExportJob):
         self.sha256 = self.bytes = None  # of the file sent (for the journal)
         self.store_failed = False
         self.send_failed = False
+        self._gate = gate                # gate(size, name) -> bytes counted (budget) or raises
+        self.reserved = None             # BudgetWait; what it counted, once per window
 
     def _format_parms(self):
         return '%s..%s' % (self.parms['start'].isoformat(), self.parms['end'].isoformat())
@@ -96,6 +99,10 @@ class WindowJob(EventsExportJob):
                 self.sha256, self.bytes = self.artifact.digest()
             except OSError:
                 pass                     # the transport says what is wrong with the file
+            if self._gate is not None and self.reserved is None:
+                size = self.bytes if self.bytes is not None else os.path.getsize(
+                    self.artifact.path)
+                self.reserved = self._gate(size, self.upload_name)
             self.delivery = self._transport().send(
                 self.artifact.path, self.upload_name, job=self.cfg.name,
                 key=self.idempotency_key, start=self.start)
