@@ -194,3 +194,30 @@ def test_max_age_says_the_budget_kept_the_window(tmp_path):
                   if n.endswith('.error')]
         text = (tmp_path / 'state' / 'failed' / 'hourly' / errors[0]).read_text()
         assert 'max_age' in text and 'byte budget of target wh' in text
+
+
+def test_status_and_metrics_show_the_budget(tmp_path):
+    """status --json (valid against its schema), its text and the metrics show per target the
+    budget, used, left and how many windows wait for it."""
+    from jsonschema import Draft202012Validator
+    from pycstbox.export.cli.status import render
+    from pycstbox.export.process import metrics, snapshot
+    with HttpPeer(tmp_path / 'http') as peer:
+        cfg, proc, _ = make(tmp_path, peer, start='2026-11-02', budget='16KiB/day')
+        rep = proc.run(now=T('2026-11-02 12:10'))
+        assert rep.deferred == rep.pending > 0
+        doc = snapshot.collect(cfg, T('2026-11-02 12:11'), runtime_dir=str(tmp_path / 'run'))
+    with open(os.path.join(os.path.dirname(snapshot.__file__), '..', 'status.schema.json')) as f:
+        Draft202012Validator(json.load(f)).validate(doc)
+    b = doc['budgets']['wh']
+    assert (b['bytes'], b['per'], b['period']) == (16384, 'day', '2026-11-02')
+    assert b['used'] + b['left'] == 16384 and b['used'] <= 16384 and b['exact']
+    assert b['deferred_windows'] == rep.deferred and b['waiting_need'] > b['left']
+    assert b['next_period'] == '2026-11-02T23:00:00Z'            # midnight in Paris
+    text = render(doc)
+    assert 'budget wh: 16KiB/day, 2026-11-02: %d bytes used' % b['used'] in text
+    assert '%d window(s), 0 outbox file(s) until 2026-11-02T23:00:00Z' % rep.deferred in text
+    got = {(name, labels.get('target')): value for name, _, labels, value in metrics.samples(doc)}
+    assert got[('cstbox_export_budget_bytes', 'wh')] == 16384
+    assert got[('cstbox_export_budget_used_bytes', 'wh')] == b['used']
+    assert got[('cstbox_export_budget_deferred', 'wh')] == rep.deferred

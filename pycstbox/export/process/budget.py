@@ -166,3 +166,35 @@ class Budget:
     def next_period(self, target, now):
         """When the next period of ``target``'s budget starts (aware UTC)."""
         return next_period(now, self.tz, self.specs[target].per)
+
+
+def status(config, runtime_dir, now):
+    """``{target: {...}}`` of every target with a budget: the ``budgets`` of ``status --json``.
+
+    Read only, no D-Bus: ``applies`` says whether the budget counts now as far as the last
+    run or lane knew (``metered``: NetworkManager's last answer, null before the first).
+    """
+    out = {}
+    for name, target in sorted(config.targets.items()):
+        spec = budget_of(target)
+        if spec is None:
+            continue
+        when = target.options.get('budget_when', 'always')
+        rec = Ledger(config.state_dir, runtime_dir, name).current(
+            period_key(now, config.tz, spec.per), spec.per)
+        metered = rec.get('metered') if when == 'metered' else None
+        applies = True if when == 'always' else (
+            None if metered is None else not metered.startswith(('no', 'guess-no')))
+        blocked = rec.get('blocked') if (rec.get('blocked') or {}).get('budget') == spec.bytes \
+            else None
+        out[name] = {
+            'budget': str(spec), 'bytes': spec.bytes, 'per': spec.per, 'when': when,
+            'period': rec['period'], 'used': rec['used'],
+            'left': max(0, spec.bytes - rec['used']), 'exact': rec.get('exact', True),
+            'applies': applies, 'metered': metered,
+            'deferred_windows': rec.get('windows', 0) if blocked else 0,
+            'deferred_files': rec.get('files', 0) if blocked else 0,
+            'waiting_need': blocked['need'] if blocked else None,
+            'next_period': next_period(now, config.tz, spec.per).strftime('%Y-%m-%dT%H:%M:%SZ'),
+        }
+    return out
