@@ -274,6 +274,11 @@ def cmd_check(args, config):
         if limits:
             print('  %s' % limits)
     ok = _check_clock(config) and ok
+    from pycstbox.export.cli.budgetcheck import check_lines
+    good, lines = check_lines(config, now())
+    for line in lines:
+        print(line)
+    ok = good and ok
     from pycstbox.export.process import metrics
     good, line = metrics.check(config.metrics.textfile)
     print(line)
