@@ -16,9 +16,10 @@ byte-identical, ``audit --deep`` compares SHA-256).
 
 Levels (job key ``compress_level``, 0 = the default): gzip 1-9 (default 6), zstd 1-19
 (default 8).  zstd 8 was chosen on a generated day (``cbx-evtdb generate``, 12 sensors,
-60 s): 0.80x the size of gzip 6 for csv, 0.82x for jsonl, for about 1.1-1.3x its CPU;
-zstd's own default (3) gives 0.99x / 1.03x and levels above 12 cost 5x to 100x the CPU
-(bench/compression.py measures it per 1M events).
+60 s): 0.80x the size of gzip 6 for csv, 0.82x for jsonl (on the 1M-event day of
+bench/compression.py: 0.79x and 0.74x, for 1.5x and 1.6x gzip's CPU); zstd's own default
+(3) gives 0.99x / 1.03x, 6 gives 0.87x / 0.89x (too close to the 0.9x goal), and levels
+above 12 cost 5x to 100x the CPU of gzip.
 """
 
 NAMES = ('none', 'gzip', 'zstd')
