@@ -64,3 +64,41 @@ def test_metered_budget_end_to_end(tmp_path, store, nm):  # noqa: F811
         assert received_zstd(peer) == events_by_window(root, 6)
         r = cli(tmp_path, cfg, 'check')
         assert 'metered = guess-no' in r.stdout and 'do not apply now' in r.stdout
+
+
+def test_killed_mid_upload_then_power_cut(tmp_path, store):  # noqa: F811
+    """A run killed while an upload is on the wire has counted it; the resend counts again;
+    after a power cut (/run lost) the count restarts above every byte the receiver got."""
+    import os
+    import shutil
+    import signal
+    import time
+    from pycstbox.export import config as configmod
+    from pycstbox.export.process.budget import Budget
+    root, address = store
+    with HttpPeer(tmp_path / 'http') as peer:
+        cfg = write_cfg(tmp_path, address, peer.url)
+        text = open(cfg).read().replace('connect_timeout = 2\n', 'connect_timeout = 2\n'
+                                        'budget = "1MiB/day"\n')
+        open(cfg, 'w').write(text)
+        peer.behave('hang')
+        proc = cli(tmp_path, cfg, 'run', background=True)
+        deadline = time.monotonic() + 30
+        while not peer.requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)                              # the body is read: on the wire
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        ledger = tmp_path / 'run' / 'budget' / 'web.json'
+        assert peer.received > 0 and json.loads(ledger.read_text())['used'] >= peer.received
+        peer.behave('accept')
+        r = cli(tmp_path, cfg, 'run')
+        assert r.returncode == 0, r.stderr
+        used = json.loads(ledger.read_text())['used']
+        assert peer.received <= used <= 1024 * 1024 and pending(tmp_path) == []
+        assert len(peer.uploads) == 12              # the killed upload (never answered) resent
+        shutil.rmtree(tmp_path / 'run')              # power cut: /run is gone
+        conf = configmod.load(cfg, environ={})
+        rec = Budget(conf, str(tmp_path / 'run')).ledger('web').current('2026-11-23', 'day')
+        assert rec['used'] >= used and not rec['exact']
+        assert os.path.exists(tmp_path / 'state' / 'budget' / 'web.json')
