@@ -63,12 +63,12 @@ def test_same_events_same_bytes(name, compress, tmp_path, monkeypatch):
         assert frame.content_size == zstandard.CONTENTSIZE_UNKNOWN and frame.dict_id == 0
 
 
-@pytest.mark.parametrize('level', [1, 8, 19])
+@pytest.mark.parametrize('level', [1, 8])
 def test_zstd_bytes_do_not_depend_on_write_sizes(level):
     """zstd: the same text written in other chunk sizes gives the same frame (no early flush)."""
     from pycstbox.export.formats.compression import ZstdStream
     text = b''.join(b'2026-11-27 00:00:%02d,%d,energy,m%d,%d.5,Wh\r\n' % (i % 60, i, i % 7, i)
-                    for i in range(20000))
+                    for i in range(8000))
     outs = []
     for step in (1 << 20, 4096, 777):
         out = Pipe()
