@@ -221,3 +221,19 @@ def test_status_and_metrics_show_the_budget(tmp_path):
     assert got[('cstbox_export_budget_bytes', 'wh')] == 16384
     assert got[('cstbox_export_budget_used_bytes', 'wh')] == b['used']
     assert got[('cstbox_export_budget_deferred', 'wh')] == rep.deferred
+
+
+def test_upload_larger_than_the_whole_budget_is_a_problem(tmp_path):
+    """An upload that needs more than the whole budget waits (never sent over budget), and
+    status says the budget must be raised."""
+    from pycstbox.export.cli.status import render
+    from pycstbox.export.process import snapshot
+    with HttpPeer(tmp_path / 'http') as peer:
+        cfg, proc, _ = make(tmp_path, peer, start='2026-11-02', budget='16KiB/day')
+        b = Budget(cfg, str(tmp_path / 'run'), metered=lambda: Metered(1, 'yes'))
+        why = b.reserve('wh', 20 * 1024, T('2026-11-02 10:00'))
+        assert 'larger than the whole budget' in why
+        rep = proc.run(now=T('2026-11-02 10:10'))
+        assert rep.delivered == 0 and rep.deferred == rep.pending and not peer.uploads
+        doc = snapshot.collect(cfg, T('2026-11-02 10:11'), runtime_dir=str(tmp_path / 'run'))
+    assert 'needs more than the whole budget' in render(doc)

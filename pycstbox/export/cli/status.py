@@ -64,6 +64,10 @@ def render(doc):
             lines.append('  waiting       : %d window(s), %d outbox file(s) until %s (the oldest '
                          'needs %d bytes)' % (b['deferred_windows'], b['deferred_files'],
                                               _short(b['next_period']), b['waiting_need'] or 0))
+        if (b['waiting_need'] or 0) > b['bytes']:
+            lines.append('  PROBLEM       : the oldest waiting upload needs more than the whole '
+                         'budget: it will wait until max_age; raise budget (or use zstd, a '
+                         'shorter period)')
     for target, o in doc['outbox'].items():
         if not (o['pending'] or o['dead_letters']):
             continue
