@@ -301,7 +301,7 @@ class ExportProcess:
         pending = sum(len(self.backlog(j.name)) for j in selected)
         return RunReport(enq, runner.delivered, runner.empty, runner.failed,
                          dead + runner.dead, runner.skipped, pending, tuple(problems),
-                         deferred=sum(runner.deferred.values()))
+                         deferred=runner.budget.total if runner.budget else 0)
 
     def _pending(self, selected, only):
         """(job, jobid) of every pending entry, oldest window first, across jobs."""

@@ -26,8 +26,9 @@ from typing import NamedTuple
 
 from pycstbox.export.atomic import list_names
 from pycstbox.export.backlog import entry_bytes
-from pycstbox.export.errors import BacklogError, BudgetWait, ExportError
+from pycstbox.export.errors import BudgetWait, ExportError
 from pycstbox.export.process import journal
+from pycstbox.export.process.budgetgate import BudgetGate
 from pycstbox.export.process.state import JobState
 from pycstbox.export.process.windowjob import WindowJob
 
@@ -113,9 +114,7 @@ class Runner:
         self._bad_targets = {}
         self._store_down = None
         self._states = {}
-        self.budget = budget or None
-        self._budget_waits = {}     # target -> why it waits for its budget (None: it does not)
-        self.deferred = {}          # target -> windows waiting for its budget in this run
+        self.budget = BudgetGate(budget, now) if budget else None
 
     def state(self, job):
         if job not in self._states:
@@ -151,7 +150,7 @@ class Runner:
             # are not all in the store yet; it runs when it is due
             self.skipped += 1
             return
-        wait = self._budget_wait(job.target)
+        wait = self.budget.wait(job.target) if self.budget else None
         if parms['end'] < self.now - job.max_age and (parms.get('attempts', 0) > 0 or wait) \
                 and job.name not in self.held:
             last = (self.state(job.name).last_error or {}).get('message')
@@ -161,19 +160,20 @@ class Runner:
                                  'budget: %s' % wait if wait else 'last error: %s' % last))
             return
         if wait:
-            self.deferred[job.target] = self.deferred.get(job.target, 0) + 1
+            self.budget.deferred(job.target)
             return
         wj = WindowJob(job, jobid, parms, site=self.config.site, source=self.source,
                        transport=lambda: self.transport(job.target),
                        runtime_dir=os.path.join(self.staging_dir, job.name),
                        spool_dir=self.spool_dir(job.name), spill_limit=self.spill_limit,
-                       sleep=self.sleep, progress=self.progress, gate=self._gate(job.target))
+                       sleep=self.sleep, progress=self.progress,
+                       gate=self.budget.gate(job.target) if self.budget else None)
         outcome = decide(wj.run(max_try=job.max_try, retry_delay=job.retry_delay), wj)
         if isinstance(wj.last_error, BudgetWait):
             self._budget_deferred(job, jobid, parms, wj)
             return
         if wj.reserved and outcome.kind != DELIVERED:
-            self.budget.release(job.target, wj.reserved, self.now)
+            self.budget.release(job.target, wj.reserved)
         if outcome.kind in (DELIVERED, EMPTY):
             self._delivered(b, job, jobid, wj, outcome)
         elif outcome.kind == PENDING:
@@ -181,38 +181,9 @@ class Runner:
         else:
             self._dead_letter(b, job, jobid, parms, wj, outcome.message)
 
-    # -- byte budget (process/budget.py) ------------------------------------------------
-
-    def _budget_wait(self, target):
-        """Why ``target`` waits for its budget (looked up once per run), or None."""
-        if self.budget is None or target not in self.budget.specs:
-            return None
-        if target not in self._budget_waits:
-            self._budget_waits[target] = self.budget.wait(target, self.now)
-            self.deferred.setdefault(target, 0)
-        return self._budget_waits[target]
-
-    def _gate(self, target):
-        """WindowJob's gate: count the upload against the budget, or raise BudgetWait."""
-        if self.budget is None or target not in self.budget.specs:
-            return None
-
-        def gate(size, name):
-            need = self.budget.need(target, size, name)
-            try:
-                why = self.budget.reserve(target, need, self.now)
-            except OSError as exc:
-                raise BacklogError('cannot record the byte budget of target %s in %s: %s'
-                                   % (target, self.config.state_dir, exc)) from exc
-            if why:
-                self._budget_waits[target] = why
-                raise BudgetWait(why)
-            return need if self.budget.applies(target) else 0
-        return gate
-
     def _budget_deferred(self, job, jobid, parms, wj):
         """The window waits for the next budget period: entry untouched, no attempt counted."""
-        self.deferred[job.target] = self.deferred.get(job.target, 0) + 1
+        self.budget.deferred(job.target)
         if not parms.get('artifact'):        # a file kept by a failed attempt stays with it
             wj.artifact.discard()
         self._drop_staged(job, jobid)
@@ -360,8 +331,8 @@ class Runner:
         """Save the job states (once per run: they are reports, not promises), close peers."""
         for state in self._states.values():
             self._save(state)
-        for target, count in self.deferred.items():
-            self.budget.note(target, self.now, windows=count)
+        if self.budget is not None:
+            self.budget.close()
         for t in self._transports.values():
             try:
                 t.close()
