@@ -9,7 +9,8 @@ import pytest
 from tests.peers.evtdb import private_bus
 from tests.peers.http import HttpPeer
 from tests.peers.networkmanager import fake_networkmanager
-from tests.process.test_run_cli import cli, events_by_window, pending, store, write_cfg  # noqa: F401
+from tests.process.test_run_cli import (cli, events_by_window, pending, store,  # noqa: F401
+                                        write_cfg)
 
 
 def received_zstd(peer):

@@ -3,7 +3,6 @@
 import datetime
 import json
 import shutil
-import types
 from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -82,7 +81,8 @@ ops = st.lists(st.tuples(st.sampled_from(['reserve', 'release', 'cut', 'clock'])
                          st.integers(1, 40_000), st.integers(-2, 3)), max_size=40)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops)
 def test_never_under_counts(tmp_path_factory, steps):
     """Whatever the order of uploads, failures, power cuts and clock steps: the count of a

@@ -7,7 +7,6 @@ import os
 import shutil
 from zoneinfo import ZoneInfo
 
-import pytest
 
 from pycstbox.evtdb.network import Metered
 from pycstbox.export.process.budget import Budget
