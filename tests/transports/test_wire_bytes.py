@@ -40,3 +40,28 @@ def test_estimate_covers_the_bytes_on_the_wire(tmp_path, http_peer, https_peer, 
     print("\n%s %s %d: wire %d, estimate %d" % ("https" if tls else "http", method, size, wire,
                                                   estimate))
     assert wire <= estimate <= wire * 1.2 + 8192, (wire, estimate)
+
+
+@pytest.mark.parametrize('size', [100, 60_000, 1_000_000])
+def test_sftp_estimate_covers_the_bytes_on_the_wire(tmp_path, sshd_peer, size):
+    """SFTP: the estimate covers the SSH connection's TCP payload (key exchange, login,
+    the writes and their acknowledgements), both directions."""
+    from tests.transports.conftest import sftp_options
+    path = tmp_path / 'f.bin'
+    path.write_bytes(os.urandom(size))
+    updir = os.path.join(sshd_peer.dir, tmp_path.name)
+    os.makedirs(updir)
+    with Relay(('127.0.0.1', sshd_peer.port)) as relay:
+        known = tmp_path / 'known_hosts'
+        with open(sshd_peer.known_hosts) as f:
+            known.write_text(f.read().replace(']:%d ' % sshd_peer.port, ']:%d ' % relay.port))
+        opts = sftp_options(sshd_peer, port=relay.port, known_hosts=str(known),
+                            directory=updir)
+        t = make('sftp', name='box', **opts)
+        t.send(str(path), 'f.bin')
+        t.close()
+        time.sleep(0.2)
+        wire = relay.up + relay.down
+    estimate = wire_bytes(Target('box', 'sftp', opts), size, 'f.bin')
+    print('\nsftp %d: wire %d, estimate %d' % (size, wire, estimate))
+    assert wire <= estimate <= wire * 1.2 + 8192, (wire, estimate)
