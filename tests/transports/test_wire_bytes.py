@@ -65,3 +65,27 @@ def test_sftp_estimate_covers_the_bytes_on_the_wire(tmp_path, sshd_peer, size):
     estimate = wire_bytes(Target('box', 'sftp', opts), size, 'f.bin')
     print('\nsftp %d: wire %d, estimate %d' % (size, wire, estimate))
     assert wire <= estimate <= wire * 1.2 + 8192, (wire, estimate)
+
+
+@pytest.mark.parametrize('size', [100, 1_000_000, 11 * 1024 * 1024])
+def test_s3_estimate_covers_the_bytes_on_the_wire(tmp_path, seaweed, size):
+    """S3 (SeaweedFS): the estimate covers the signed request(s) and answers, single PUT and
+    multipart (create, parts, complete)."""
+    from pycstbox.export import transports
+    from tests.transports.conftest import s3_options
+    path = tmp_path / 'f.bin'
+    path.write_bytes(os.urandom(size))
+    name = 'lyon-b12_daily_20261127T000000Z_20261128T000000Z.csv.zst'
+    port = int(seaweed.endpoint.rsplit(':', 1)[1])
+    with Relay(('127.0.0.1', port)) as relay:
+        opts = s3_options(seaweed, endpoint='http://127.0.0.1:%d' % relay.port,
+                          prefix='wire-%d/' % size, multipart_threshold=5 * 1024 * 1024,
+                          part_size=5 * 1024 * 1024, timeout=30)
+        t = transports.create(Target('lake', 's3', opts), site='lyon-b12')
+        t.send(str(path), name, job='daily')
+        t.close()
+        time.sleep(0.2)
+        wire = relay.up + relay.down
+    estimate = wire_bytes(Target('lake', 's3', opts), size, name)
+    print('\ns3 %d: wire %d, estimate %d' % (size, wire, estimate))
+    assert wire <= estimate <= wire * 1.2 + 16384, (wire, estimate)
