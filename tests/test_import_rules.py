@@ -30,6 +30,7 @@ GUARDED = {
     'serial': ('export/transports/serial.py',),
     'xmodem': ('export/transports/serial.py',),
     'prometheus_client': ('export/process/metrics.py', 'export/daemon/metrics.py'),
+    'zstandard': ('export/formats/compression.py',),
 }
 
 

@@ -13,6 +13,8 @@
           |    +-- PermanentError          401/403/404/413, bad credentials, bad path, unknown host key...
           |                                dead-lettered, a person must act
           +-- BacklogError                 the backlog cannot be used (unusable directory, disk full)
+          +-- BudgetWait                   the target's byte budget is used up for this period:
+          |                                the upload waits for the next one (never a failure)
           +-- LockError                    another run holds ``state_dir/lock``: exit 3
 
 Every error carries ``temporary`` (class attribute, may be overridden per
@@ -88,6 +90,14 @@ class BacklogError(ExportError):
     """The backlog (or the state directory) cannot be used."""
 
     temporary = True
+
+
+class BudgetWait(ExportError):
+    """The target's byte budget cannot carry this upload now: it waits (pending, not failed)."""
+
+    temporary = True
+    retry_after = 86400          # never an immediate retry (EventsExportJob.run)
+    log_level = 20               # logging.INFO: waiting is the budget working, not an error
 
 
 class LockError(ExportError):

@@ -143,7 +143,8 @@ class EventsExportJob:
                               self._name, self._id)
         except ExportError as exc:
             error = exc
-            self.log.error('%s:%s: %s: %s', self._name, self._id, self.error_text(code), exc)
+            self.log.log(getattr(exc, 'log_level', logging.ERROR), '%s:%s: %s: %s', self._name,
+                         self._id, self.error_text(code), exc)
         except (KeyboardInterrupt, SystemExit) as exc:
             self._error = exc
             self._safe_cleanup(exc)

@@ -128,8 +128,8 @@ def test_unknown_format_and_compress(tmp_path):
     assert msg.startswith("%s: jobs.daily.format: unknown format 'json' (did you mean 'jsonl'?)"
                           % path)
     path, msg = error_of(tmp_path, GOOD.replace('"gzip"', '"zip"'))
-    assert msg == "%s: jobs.daily.compress: unknown compression 'zip' (use one of: none, gzip)" \
-        % path
+    assert msg == ("%s: jobs.daily.compress: unknown compression 'zip' (use one of: none, "
+                   "gzip, zstd)" % path)
 
 
 def test_dwh_zip_with_gzip(tmp_path):

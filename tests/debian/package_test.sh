@@ -258,7 +258,7 @@ for d in python3-dbus python3-pyinotify python3-requests; do
 done
 echo "$DEPENDS" | grep -Eq '(^|, )python3(:any)? ' || fail "Depends lacks python3: $DEPENDS"
 RECOMMENDS=$(field Recommends)
-for d in python3-gi python3-paramiko python3-serial python3-xmodem; do
+for d in python3-gi python3-paramiko python3-serial python3-xmodem python3-zstandard; do
     echo "$DEPENDS, $RECOMMENDS" | grep -Eq "(^|, )$d( |,|$)" || fail "neither Depends nor Recommends has $d"
 done
 # Only Debian's python3 packages (and debhelper's own helpers): no pip, no vendored libraries.

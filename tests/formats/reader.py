@@ -40,9 +40,19 @@ def expected(events, with_data=False):
     return out
 
 
+ZSTD_MAGIC = b'\x28\xb5\x2f\xfd'
+
+
+def unzstd(data):
+    """The content of one zstd frame (python3-zstandard; frames carry no content size)."""
+    import zstandard
+    return zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data)).read()
+
+
 def text(data, gz):
+    """``gz``: the data is compressed (gzip or zstd, told by its magic number)."""
     if gz:
-        data = gzip.decompress(data)
+        data = unzstd(data) if data[:4] == ZSTD_MAGIC else gzip.decompress(data)
     return data.decode('utf-8')
 
 

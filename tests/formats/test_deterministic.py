@@ -11,7 +11,7 @@ from pycstbox.evtdb.event import Event
 from pycstbox.export import formats
 
 UTC = datetime.timezone.utc
-CASES = [(n, c) for n in formats.names() for c in ('none', 'gzip')
+CASES = [(n, c) for n in formats.names() for c in ('none', 'gzip', 'zstd')
          if c == 'none' or formats.get(n).compressible]
 
 
@@ -57,3 +57,25 @@ def test_same_events_same_bytes(name, compress, tmp_path, monkeypatch):
     assert len(first) > 1000
     if compress == 'gzip':
         assert first[4:8] == b'\0\0\0\0'          # no time stamp in the gzip header
+    if compress == 'zstd':
+        import zstandard
+        frame = zstandard.get_frame_parameters(first)
+        assert frame.content_size == zstandard.CONTENTSIZE_UNKNOWN and frame.dict_id == 0
+
+
+@pytest.mark.parametrize('level', [1, 8])
+def test_zstd_bytes_do_not_depend_on_write_sizes(level):
+    """zstd: the same text written in other chunk sizes gives the same frame (no early flush)."""
+    from pycstbox.export.formats.compression import ZstdStream
+    text = b''.join(b'2026-11-27 00:00:%02d,%d,energy,m%d,%d.5,Wh\r\n' % (i % 60, i, i % 7, i)
+                    for i in range(8000))
+    outs = []
+    for step in (1 << 20, 4096, 777):
+        out = Pipe()
+        z = ZstdStream(out, level)
+        for i in range(0, len(text), step):
+            z.write(text[i:i + step])
+            z.flush()
+        z.close()
+        outs.append(bytes(out.data))
+    assert outs[0] == outs[1] == outs[2]

@@ -59,6 +59,19 @@ def test_gzip_is_the_golden_text(name):
     assert data[4:8] == b'\0\0\0\0'                  # MTIME 0: same events, same bytes
 
 
+@pytest.mark.parametrize('name', [n for n in OUTPUTS if n != 'dwh-zip'])
+def test_zstd_is_the_golden_text(name):
+    """zstd output is one frame holding the golden file, with a checksum, no size nor dict id."""
+    import zstandard
+    data = produce(name, 'zstd')
+    with open(os.path.join(GOLDEN, OUTPUTS[name]), 'rb') as f:
+        assert zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data)).read() == f.read()
+    frame = zstandard.get_frame_parameters(data)
+    assert frame.content_size == zstandard.CONTENTSIZE_UNKNOWN
+    assert frame.dict_id == 0 and frame.has_checksum
+    assert produce(name, 'zstd') == data
+
+
 def test_dwh_zip_matches_golden():
     """dwh-zip holds the golden members (names, times, deflate, content)."""
     with open(os.path.join(GOLDEN, OUTPUTS['dwh-zip']), 'rb') as f:

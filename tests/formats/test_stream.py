@@ -113,6 +113,7 @@ def test_registry_and_extensions():
     """Registry: the five names, extensions with gzip, KeyError for unknown names."""
     assert formats.names() == ['csv', 'tsv', 'excel-csv', 'jsonl', 'dwh-zip']
     assert formats.extension('csv', 'gzip') == 'csv.gz'
+    assert formats.extension('jsonl', 'zstd') == 'jsonl.zst'
     assert formats.extension('dwh-zip') == 'zip'
     assert formats.extension('jsonl') == 'jsonl'
     with pytest.raises(KeyError):
@@ -123,6 +124,8 @@ def test_gzip_refused_for_zip():
     """dwh-zip is already compressed: asking for gzip is a ValueError, as is an unknown mode."""
     with pytest.raises(ValueError, match='already compressed'):
         formats.open_writer('dwh-zip', io.BytesIO(), 'gzip')
+    with pytest.raises(ValueError, match='already compressed'):
+        formats.open_writer('dwh-zip', io.BytesIO(), 'zstd')
     with pytest.raises(ValueError, match='unknown compression'):
         formats.open_writer('csv', io.BytesIO(), 'bz2')
 

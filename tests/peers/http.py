@@ -8,6 +8,8 @@ Usage::
         peer.read('file.csv')                             # bytes stored under that name
         peer.uploads                                      # every completed upload, in order
         peer.requests                                     # every request: method, path, headers
+        peer.received                                     # bytes of every request read (line,
+                                                          # headers, body), all connections
         peer.behave('status', status=503, retry_after='7')   # switch behaviour
 
 Behaviours (``peer.behave(mode, **kw)``): ``accept`` (store, answer 201), ``status``
@@ -59,6 +61,7 @@ class HttpPeer:
         self.mode, self.params = 'accept', {}
         self.uploads, self.requests, self.by_name, self.by_key = [], [], {}, {}
         self.sent = 0
+        self.received = 0
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.server = self.thread = None
@@ -138,6 +141,27 @@ class HttpPeer:
             return os.path.join(self.root, '.body-%d' % self._seq)
 
 
+class _Counted:
+    """The request stream, counting the bytes the handler reads (``peer.received``)."""
+
+    def __init__(self, raw, peer):
+        self._raw, self._peer = raw, peer
+
+    def _count(self, data):
+        with self._peer.lock:
+            self._peer.received += len(data)
+        return data
+
+    def read(self, *args):
+        return self._count(self._raw.read(*args))
+
+    def readline(self, *args):
+        return self._count(self._raw.readline(*args))
+
+    def __getattr__(self, name):
+        return getattr(self._raw, name)
+
+
 class _Handler(http.server.BaseHTTPRequestHandler):
     peer = None
     timeout = 30
@@ -146,6 +170,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args):  # keep test output quiet
         pass
+
+    def setup(self):
+        super().setup()
+        self.rfile = _Counted(self.rfile, self.peer)
 
     def _answer(self, status, body=b'', headers=()):
         if isinstance(body, str):

@@ -41,6 +41,8 @@ def _report(rep):
         parts.append('%d not tried (target or store down)' % rep.skipped)
     if rep.dead_lettered:
         parts.append('%d dead-lettered' % rep.dead_lettered)
+    if rep.deferred:
+        parts.append('%d waiting for a byte budget' % rep.deferred)
     parts.append('%d pending' % rep.pending)
     print('run: ' + ', '.join(parts), file=sys.stderr)
     for p in rep.problems:
@@ -272,6 +274,11 @@ def cmd_check(args, config):
         if limits:
             print('  %s' % limits)
     ok = _check_clock(config) and ok
+    from pycstbox.export.cli.budgetcheck import check_lines
+    good, lines = check_lines(config, now())
+    for line in lines:
+        print(line)
+    ok = good and ok
     from pycstbox.export.process import metrics
     good, line = metrics.check(config.metrics.textfile)
     print(line)

@@ -38,10 +38,15 @@ def export(args, cfg):
     from pycstbox.export import formats
     start, end = _times(args, cfg)
     output = args.output
-    compress = args.compress or ('gzip' if output and output.endswith('.gz') else 'none')
+    compress = args.compress or ('gzip' if output and output.endswith('.gz') else
+                                 'zstd' if output and output.endswith('.zst') else 'none')
     if compress != 'none' and not formats.get(args.format).compressible:
         raise ConfigError('format %s is already a compressed zip: do not gzip it'
                           % args.format, None, '--compress')
+    if compress == 'zstd':
+        from pycstbox.export.formats.compression import zstd_missing
+        if zstd_missing():
+            raise ConfigError(zstd_missing(), None, '--compress')
     if not output:
         output = '%s_export_%s_%s.%s' % (cfg.site, start.strftime('%Y%m%dT%H%M%SZ'),
                                          end.strftime('%Y%m%dT%H%M%SZ'),

@@ -55,8 +55,9 @@ def _args_export(p):
                         'optionally with Z or +01:00 (default zone: the config timezone)')
     p.add_argument('--to', dest='end', required=True, metavar='T', help='end (excluded)')
     p.add_argument('--format', choices=FORMATS, default='csv', help='default: csv')
-    p.add_argument('--compress', choices=('none', 'gzip'), default=None,
-                   help='default: gzip when the output name ends with .gz, else none')
+    p.add_argument('--compress', choices=('none', 'gzip', 'zstd'), default=None,
+                   help='default: gzip when the output name ends with .gz, zstd with .zst, '
+                        'else none')
     p.add_argument('--var-type', dest='var_types', action='append', default=[], metavar='T',
                    help='only this event type (repeatable)')
     p.add_argument('--var-name', dest='var_names', action='append', default=[], metavar='N',

@@ -53,6 +53,21 @@ def render(doc):
             lines.append('    (after fixing the cause: cbx-export backlog requeue %s ID)' % name)
         for p in j['problems']:
             lines.append('  PROBLEM       : %s' % p)
+    for target, b in doc.get('budgets', {}).items():
+        lines.append('')
+        lines.append('budget %s: %s%s, %s: %d bytes used%s, %d left%s' % (
+            target, b['budget'], ' while metered' if b['when'] == 'metered' else '',
+            b['period'], b['used'], '' if b['exact'] else ' (at most: counted again after a '
+            'restart of the box)', b['left'], '' if b['applies'] is not False else
+            ' (not applied now: NetworkManager says %s)' % b['metered']))
+        if b['deferred_windows'] or b['deferred_files'] or b['waiting_need']:
+            lines.append('  waiting       : %d window(s), %d outbox file(s) until %s (the oldest '
+                         'needs %d bytes)' % (b['deferred_windows'], b['deferred_files'],
+                                              _short(b['next_period']), b['waiting_need'] or 0))
+        if (b['waiting_need'] or 0) > b['bytes']:
+            lines.append('  PROBLEM       : the oldest waiting upload needs more than the whole '
+                         'budget: it will wait until max_age; raise budget (or use zstd, a '
+                         'shorter period)')
     for target, o in doc['outbox'].items():
         if not (o['pending'] or o['dead_letters']):
             continue

@@ -28,8 +28,9 @@ from datetime import timezone
 
 from pycstbox.export.config.duration import parse_duration
 from pycstbox.export.config.model import (Config, EventStoreConfig, JobConfig, LogConfig,
-                                          MetricsConfig, TargetConfig)
-from pycstbox.export.config.schema import (EVENTSTORE, LOG, MAX_TIMEOUT, METRICS, TOP, Options,
+                                          MetricsConfig, NetworkConfig, TargetConfig)
+from pycstbox.export.config.schema import (EVENTSTORE, LOG, MAX_TIMEOUT, METRICS, NETWORK, TOP,
+                                           Options,
                                            check_range, check_table, check_value)
 from pycstbox.export.config.section import job as _job, target as _target
 from pycstbox.export.errors import ConfigError
@@ -86,7 +87,8 @@ def load(path=None, environ=os.environ):
                                       fname, key)
                 check_value(body, dict, fname, key)
                 into[name] = (fname, body)
-        for section, schema in (('eventstore', EVENTSTORE), ('log', LOG), ('metrics', METRICS)):
+        for section, schema in (('eventstore', EVENTSTORE), ('log', LOG), ('metrics', METRICS),
+                                ('network', NETWORK)):
             body = raw.pop(section, {})
             check_value(body, dict, fname, section)
             check_table(body, schema, fname, section)
@@ -97,7 +99,8 @@ def load(path=None, environ=os.environ):
             settings[key] = value
             origin[key] = fname
     cfg = _build(settings, origin, targets, jobs, tuple(files))
-    return replace(cfg, metrics=_metrics(settings, origin, environ))
+    return replace(cfg, metrics=_metrics(settings, origin, environ),
+                   network=NetworkConfig(_get(settings, origin, 'network.bus', str, '')))
 
 
 def _read(fname):

@@ -35,6 +35,11 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True)
+class NetworkConfig:
+    bus: str = ''               # D-Bus address of NetworkManager's bus; '' = the system bus
+
+
+@dataclass(frozen=True)
 class TargetConfig:
     name: str
     type: str
@@ -61,6 +66,7 @@ class JobConfig:
     retry_delay: float = 10.0
     max_age: timedelta = timedelta(days=90)
     enabled: bool = True
+    compress_level: int = 0               # 0 = the compression's default (gzip 6, zstd 8)
 
 
 @dataclass(frozen=True)
@@ -75,3 +81,4 @@ class Config:
     jobs: Options
     files: tuple = ()
     metrics: MetricsConfig = MetricsConfig()
+    network: NetworkConfig = NetworkConfig()

@@ -29,7 +29,8 @@ MAX_TIMEOUT = 3600
 
 TOP = {'site': (str, ''), 'state_dir': (str, '/var/lib/cstbox/export'),
        'timezone': (str, 'UTC'), 'eventstore': (dict, {}), 'log': (dict, {}),
-       'targets': (dict, {}), 'jobs': (dict, {}), 'metrics': (dict, {})}
+       'targets': (dict, {}), 'jobs': (dict, {}), 'metrics': (dict, {}),
+       'network': (dict, {})}
 EVENTSTORE = {'address': (str, ''), 'channel': (str, 'sensor'), 'flush': (bool, True),
               'timeout': (NUMBER, 60.0), 'read': (str, 'auto'),
               'root': (str, '/var/db/cstbox/events')}
@@ -37,10 +38,12 @@ EVENTSTORE = {'address': (str, ''), 'channel': (str, 'sensor'), 'flush': (bool, 
 READ_MODES = ('auto', 'dbus', 'files')
 LOG = {'level': (str, 'INFO'), 'syslog': (bool, False), 'file': (str, '')}
 METRICS = {'textfile': (str, None)}     # None: the default (DESIGN section 13)
+NETWORK = {'bus': (str, '')}            # where NetworkManager is asked "metered?" ("" = system)
 JOB = {'target': (str, REQUIRED), 'period': (str, '1d'), 'delay': (str, '15m'),
        'format': (str, 'csv'), 'compress': (str, 'none'), 'var_types': (STRLIST, []),
        'var_names': (STRLIST, []), 'start': (DATE, None), 'max_try': (int, 3),
-       'retry_delay': (NUMBER, 10), 'max_age': (str, '90d'), 'enabled': (bool, True)}
+       'retry_delay': (NUMBER, 10), 'max_age': (str, '90d'), 'enabled': (bool, True),
+       'compress_level': (int, 0)}
 
 _SECRET = {'password': (str, ''), 'password_file': (str, '')}
 TARGET_SCHEMAS = {
@@ -67,6 +70,8 @@ TARGET_SCHEMAS = {
            'addressing': (str, ''), 'profile': (str, ''), 'storage_class': (str, ''),
            'sse': (str, ''), 'sse_kms_key_id': (str, '')},
 }
+for _schema in TARGET_SCHEMAS.values():          # every target may have a byte budget
+    _schema.update({'budget': (str, ''), 'budget_when': (str, 'always')})
 
 _KIND_TEXT = {str: 'a string', bool: 'true or false', int: 'an integer', NUMBER: 'a number',
               dict: 'a table', STRLIST: 'a list of strings', STRMAP: 'a table of strings',
@@ -218,6 +223,8 @@ def validate_target(ttype, o, fname, key):
     elif ttype == 's3':
         from pycstbox.export.config.s3check import validate_s3
         validate_s3(o, fail)
+    from pycstbox.export.config.budget import validate as validate_budget
+    validate_budget(o, fail)
 
 
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")

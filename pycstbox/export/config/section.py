@@ -126,6 +126,7 @@ def job(name, fname, body, targets):
     if o['compress'] != 'none' and not formats.get(o['format']).compressible:
         raise ConfigError('format %s is already a compressed zip: use compress = "none"'
                           % o['format'], fname, key + '.compress')
+    _check_level(o, fname, key)
     start = o['start']
     if start is not None:
         try:
@@ -145,7 +146,25 @@ def job(name, fname, body, targets):
                           key + '.max_age')
     return JobConfig(name, o['target'], period, delay, o['format'],
                      o['compress'], tuple(o['var_types']), tuple(o['var_names']), start,
-                     o['max_try'], float(o['retry_delay']), max_age, o['enabled'])
+                     o['max_try'], float(o['retry_delay']), max_age, o['enabled'],
+                     o['compress_level'])
+
+
+def _check_level(o, fname, key):
+    """``compress_level``: 0 (the default) or within the compression's levels."""
+    from pycstbox.export.formats.compression import LEVELS
+    level = o['compress_level']
+    if not level:
+        return
+    if o['compress'] not in LEVELS:
+        raise ConfigError('compress = "%s" has no level: remove compress_level, or set '
+                          'compress = "gzip" or "zstd"' % o['compress'], fname,
+                          key + '.compress_level')
+    low, high, default = LEVELS[o['compress']]
+    if not low <= level <= high:
+        raise ConfigError('%s levels are %d to %d (0 = the default, %d), not %d'
+                          % (o['compress'], low, high, default, level), fname,
+                          key + '.compress_level')
 
 
 def suggest(word, known):

@@ -113,15 +113,20 @@ class OutboxWatcher:
         for name in list(self.lanes):
             if name not in config.targets:
                 self._remove(name)
+        from pycstbox.export.process.budget import Budget
+        from pycstbox.export.process.runtime import runtime_dir
+        budget = Budget(config, runtime_dir(config))
         for name, target in config.targets.items():
             lane = self.lanes.get(name)
             if lane is not None and lane.dir == os.path.join(config.state_dir, 'outbox', name):
+                lane.budget = budget
                 lane.update(target, config.site, config.tz)
                 continue
             if lane is not None:
                 self._remove(name)
             lane = OutboxLane(target, config.site, config.state_dir, self.wake,
                               transport_factory=self._factory, tz=config.tz)
+            lane.budget = budget
             try:
                 ensure_dir(lane.dir)
                 wd = self.wm.add_watch(lane.dir, self.mask, quiet=False)[lane.dir]

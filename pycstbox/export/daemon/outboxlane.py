@@ -24,6 +24,7 @@ import threading
 import time
 
 from pycstbox.export.atomic import fsync_dir
+from pycstbox.export.daemon.outboxbudget import send_within_budget
 from pycstbox.export.daemon.outboxfile import is_temp_name, problem, wait_needed, writers
 from pycstbox.export.process.deadletter import DeadLetters
 from pycstbox.export.errors import PermanentError, TemporaryError
@@ -65,6 +66,7 @@ class OutboxLane(threading.Thread):
         self.last_error = None
         self.next_retry = None         # wall-clock time of the next attempt (for status)
         self.uid = os.geteuid()
+        self.budget = None             # the targets' byte budgets (set by the watcher)
 
     # -- called from the main thread ------------------------------------------------
     def notify(self, name):
@@ -240,8 +242,10 @@ class OutboxLane(threading.Thread):
                 return 0
             try:
                 transport = self._get_transport()
-                transport.send('/proc/self/fd/%d' % fd, name, job='outbox',
-                               key='%s-outbox-%s' % (self.site, name))
+                if not send_within_budget(self, name, st.st_size, lambda: transport.send(
+                        '/proc/self/fd/%d' % fd, name, job='outbox',
+                        key='%s-outbox-%s' % (self.site, name))):
+                    return None                # waits for the next budget period
             except PermanentError as exc:
                 self._dead_letter(path, name, st, exc)
                 return 0

@@ -4,11 +4,11 @@
 
     names() -> ['csv', 'tsv', 'excel-csv', 'jsonl', 'dwh-zip']
     get(name) -> Format subclass            KeyError for an unknown name
-    extension(name, compress='none')        'csv', 'csv.gz', 'zip'
-    open_writer(name, fileobj, compress='none', tmpdir=None) -> Format
+    extension(name, compress='none')        'csv', 'csv.gz', 'csv.zst', 'zip'
+    open_writer(name, fileobj, compress='none', tmpdir=None, level=0) -> Format
 
 A writer streams: ``write(event)`` for each event, then ``close()`` which
-finishes the stream (and the gzip member), leaves ``fileobj`` open and returns
+finishes the stream (and the gzip member or zstd frame), leaves ``fileobj`` open and returns
 the number of events.  How each value type is written and read back is in each
 format module's docstring; the shared value rules are in :mod:`.base`.
 Adding a format: a module with a ``Format`` subclass, and one line in ``_REGISTRY``.
@@ -19,7 +19,7 @@ configuration, the process, D-Bus or the network.
 
 import importlib
 
-from .compression import NAMES as COMPRESS_NAMES
+from .compression import EXTENSIONS, NAMES as COMPRESS_NAMES
 
 _REGISTRY = {
     'csv': ('csv', 'Csv'),
@@ -43,17 +43,17 @@ def get(name):
 
 def extension(name, compress='none'):
     """The file extension (without the dot) of ``name`` with ``compress``."""
-    return get(name).extension + {'none': '', 'gzip': '.gz'}[compress]
+    return get(name).extension + EXTENSIONS[compress]
 
 
 class _Compressed:
-    """A writer whose output goes through gzip: ``close()`` closes both."""
+    """A writer whose output goes through gzip or zstd: ``close()`` closes both."""
 
-    def __init__(self, inner, stream):
+    def __init__(self, inner, stream, suffix):
         self._inner = inner
         self._stream = stream
         self.name = inner.name
-        self.extension = inner.extension + '.gz'
+        self.extension = inner.extension + suffix
         self.compressible = inner.compressible
         self.write = inner.write
 
@@ -72,12 +72,13 @@ class _Compressed:
             abort()
 
 
-def open_writer(name, fileobj, compress='none', tmpdir=None):
-    """A ``Format`` writing to the binary ``fileobj``.
+def open_writer(name, fileobj, compress='none', tmpdir=None, level=0):
+    """A ``Format`` writing to the binary ``fileobj`` (``level``: 0 = the compression's default).
 
     :raises KeyError: unknown format name
-    :raises ValueError: unknown ``compress``, or gzip asked for a format that is
+    :raises ValueError: unknown ``compress``, or compression asked for a format that is
         already compressed (``dwh-zip``)
+    :raises ImportError: zstd without python3-zstandard (the message says to install it)
     """
     cls = get(name)
     if compress not in COMPRESS_NAMES:
@@ -87,6 +88,6 @@ def open_writer(name, fileobj, compress='none', tmpdir=None):
         return cls(fileobj, tmpdir)
     if not cls.compressible:
         raise ValueError('format %s is already compressed: use compress = "none"' % name)
-    from .compression import GzipStream
-    stream = GzipStream(fileobj)
-    return _Compressed(cls(stream, tmpdir), stream)
+    from .compression import open_stream
+    stream = open_stream(compress, fileobj, level)
+    return _Compressed(cls(stream, tmpdir), stream, EXTENSIONS[compress])

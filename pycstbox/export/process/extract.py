@@ -1,6 +1,6 @@
 """Stream the events of a window into a file: the core of ``export`` and of the jobs.
 
-``extract(events, fmt, fileobj, compress='none', tmpdir=None, progress=None) -> count``
+``extract(events, fmt, fileobj, compress='none', tmpdir=None, progress=None, level=0) -> count``
 
 ``events`` is any iterable of :class:`pycstbox.evtdb.event.Event` (normally
 ``EventStoreClient.events(start, end, ...)``, which reads in pages); each event is
@@ -12,16 +12,17 @@ name and removes it); temporary files of the format are removed.
 EVERY = 4096    # events between two progress checks
 
 
-def extract(events, fmt, fileobj, compress='none', tmpdir=None, progress=None):
+def extract(events, fmt, fileobj, compress='none', tmpdir=None, progress=None, level=0):
     """Write ``events`` to the binary ``fileobj`` in format ``fmt``; returns the count.
 
     :raises KeyError: unknown format
     :raises ValueError: invalid ``compress`` for the format
+    :raises ImportError: zstd without python3-zstandard (its message says to install it)
     Any error of the event iterable (``EventStoreError``) or of the output
     (``OSError``) propagates unchanged.
     """
     from pycstbox.export import formats
-    writer = formats.open_writer(fmt, fileobj, compress, tmpdir)
+    writer = formats.open_writer(fmt, fileobj, compress, tmpdir, level)
     write = writer.write
     count = 0
     try:
@@ -61,12 +62,12 @@ class _HashSink:
         pass
 
 
-def digest(events, fmt, compress='none', tmpdir=None):
+def digest(events, fmt, compress='none', tmpdir=None, level=0):
     """``(count, sha256 hex, size)`` of the file :func:`extract` would write: nothing stored.
 
     Exports are deterministic (same events, same bytes), so this is how ``audit --deep``
     tells whether the store still holds what was delivered.
     """
     sink = _HashSink()
-    count = extract(events, fmt, sink, compress, tmpdir)
+    count = extract(events, fmt, sink, compress, tmpdir, level=level)
     return count, sink.hash.hexdigest(), sink.size

@@ -44,6 +44,12 @@ TARGET_METRICS = {
     'outbox_oldest_seconds': 'Modification time of the oldest file waiting (0: none).',
     'outbox_dead_letters': 'Outbox files given up (state_dir/failed/TARGET).',
 }
+#: per target with a byte budget (labels site, target)
+BUDGET_METRICS = {
+    'budget_bytes': 'Bytes the target may send per budget period (budget = "300KiB/day").',
+    'budget_used_bytes': 'Bytes counted against the budget in the current period.',
+    'budget_deferred': 'Windows and outbox files waiting for the next budget period.',
+}
 #: once per box (label site)
 SITE_METRICS = {
     'daemon_up': '1 when cbx-exportd runs.',
@@ -101,6 +107,11 @@ def samples(doc):
         values = {'outbox_files': o['pending'], 'outbox_oldest_seconds': seconds(o.get('oldest')),
                   'outbox_dead_letters': len(o['dead_letters'])}
         out.extend((PREFIX + k, TARGET_METRICS[k], {'site': site, 'target': target}, v)
+                   for k, v in values.items())
+    for target, b in sorted((doc.get('budgets') or {}).items()):
+        values = {'budget_bytes': b['bytes'], 'budget_used_bytes': b['used'],
+                  'budget_deferred': b['deferred_windows'] + b['deferred_files']}
+        out.extend((PREFIX + k, BUDGET_METRICS[k], {'site': site, 'target': target}, v)
                    for k, v in values.items())
     daemon = doc['daemon']
     up = bool(daemon.get('running'))

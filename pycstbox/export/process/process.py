@@ -63,6 +63,7 @@ class RunReport(NamedTuple):
     pending: int = 0
     problems: tuple = ()
     lines: tuple = ()
+    deferred: int = 0         # windows waiting for their target's byte budget
 
     @property
     def ok(self):
@@ -82,7 +83,8 @@ class ExportProcess:
     """Runs the configured jobs (see module docstring)."""
 
     def __init__(self, config, *, source_factory=None, transport_factory=None,
-                 runtime_dir=None, sleep=time.sleep, spill_limit=None, progress=None):
+                 runtime_dir=None, sleep=time.sleep, spill_limit=None, progress=None,
+                 metered=None):
         self.config = config
         self.state_dir = config.state_dir
         self.runtime_dir = runtime_dir or resolve_runtime_dir(config)
@@ -92,6 +94,7 @@ class ExportProcess:
         self.sleep = sleep
         self.spill_limit = spill_limit
         self.progress = progress
+        self.metered = metered   # NetworkManager look-up (budget_when = "metered"); None: D-Bus
         self.dead = DeadLetters(self.state_dir)
         self.held = set()      # jobs whose clock is suspect in this run: nothing dies by age
 
@@ -271,6 +274,7 @@ class ExportProcess:
                 enq += a
                 dead += d
         self.sweep_orphans()
+        from pycstbox.export.process.budget import Budget
         from pycstbox.export.process.runner import Runner
         runner = Runner(self.config, now=now, backlog=self.backlog, dead=self.dead,
                         source_factory=self.source_factory,
@@ -278,7 +282,8 @@ class ExportProcess:
                         staging_dir=os.path.join(self.runtime_dir, 'staging'),
                         spool_dir=self.spool_dir, sleep=self.sleep,
                         spill_limit=self.spill_limit, progress=self.progress,
-                        held=frozenset(self.held))
+                        held=frozenset(self.held),
+                        budget=Budget(self.config, self.runtime_dir, self.metered))
         try:
             for job, jobid in self._pending(selected, only):
                 try:
@@ -295,7 +300,8 @@ class ExportProcess:
         problems.extend(runner.problems)
         pending = sum(len(self.backlog(j.name)) for j in selected)
         return RunReport(enq, runner.delivered, runner.empty, runner.failed,
-                         dead + runner.dead, runner.skipped, pending, tuple(problems))
+                         dead + runner.dead, runner.skipped, pending, tuple(problems),
+                         deferred=runner.budget.total if runner.budget else 0)
 
     def _pending(self, selected, only):
         """(job, jobid) of every pending entry, oldest window first, across jobs."""

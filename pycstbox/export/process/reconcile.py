@@ -67,7 +67,7 @@ def store_reexport(config, source_factory, tmpdir=None):
             if config.eventstore.flush:
                 client.flush()
         events = client.events(start, end, job.var_types, job.var_names)
-        return digest(events, job.format, job.compress, tmpdir)
+        return digest(events, job.format, job.compress, tmpdir, job.compress_level)
 
     def close():
         client = held.pop('client', None)

@@ -10,7 +10,9 @@ what the attempt's outcome is, then *records* it:
   skipped for this run;
 - ``dead`` (permanent failure, or pending longer than ``max_age``): dead letter;
 - ``set aside``: an entry that cannot be read or is not a window goes to
-  ``corrupt/`` and is reported; the other entries go on.
+  ``corrupt/`` and is reported; the other entries go on;
+- waiting for the target's byte budget (:mod:`.budget`): entry untouched, its file
+  dropped (made again next period), every later entry of that target waits too.
 
 Collaborators are handed in: the store client and transport factories, the
 backlog opener, the dead letters, the directories, ``sleep`` and ``progress``.
@@ -24,8 +26,9 @@ from typing import NamedTuple
 
 from pycstbox.export.atomic import list_names
 from pycstbox.export.backlog import entry_bytes
-from pycstbox.export.errors import ExportError
+from pycstbox.export.errors import BudgetWait, ExportError
 from pycstbox.export.process import journal
+from pycstbox.export.process.budgetgate import BudgetGate
 from pycstbox.export.process.state import JobState
 from pycstbox.export.process.windowjob import WindowJob
 
@@ -85,11 +88,12 @@ class Runner:
     :param spill_limit: passed to the artifacts (None = default)
     :param progress: ``progress(start, end) -> reporter`` or None
     :param held: names of the jobs whose clock jump is being held (:mod:`.clock`)
+    :param budget: the targets' byte budgets (:class:`.budget.Budget`) or None
     """
 
     def __init__(self, config, *, now, backlog, dead, source_factory, transport_factory,
                  staging_dir, spool_dir, sleep=time.sleep, spill_limit=None, progress=None,
-                 held=frozenset()):
+                 held=frozenset(), budget=None):
         self.config = config
         self.now = now
         self.backlog = backlog
@@ -110,6 +114,7 @@ class Runner:
         self._bad_targets = {}
         self._store_down = None
         self._states = {}
+        self.budget = BudgetGate(budget, now) if budget else None
 
     def state(self, job):
         if job not in self._states:
@@ -145,25 +150,45 @@ class Runner:
             # are not all in the store yet; it runs when it is due
             self.skipped += 1
             return
-        if parms['end'] < self.now - job.max_age and parms.get('attempts', 0) > 0 \
+        wait = self.budget.wait(job.target) if self.budget else None
+        if parms['end'] < self.now - job.max_age and (parms.get('attempts', 0) > 0 or wait) \
                 and job.name not in self.held:
             last = (self.state(job.name).last_error or {}).get('message')
             self._dead_letter(b, job, jobid, parms, None,
-                              'window %s stayed pending longer than max_age (%s); last error: %s'
-                              % (window_text(parms), job.max_age, last))
+                              'window %s stayed pending longer than max_age (%s); %s'
+                              % (window_text(parms), job.max_age, 'kept waiting by the byte '
+                                 'budget: %s' % wait if wait else 'last error: %s' % last))
+            return
+        if wait:
+            self.budget.deferred(job.target)
             return
         wj = WindowJob(job, jobid, parms, site=self.config.site, source=self.source,
                        transport=lambda: self.transport(job.target),
                        runtime_dir=os.path.join(self.staging_dir, job.name),
                        spool_dir=self.spool_dir(job.name), spill_limit=self.spill_limit,
-                       sleep=self.sleep, progress=self.progress)
+                       sleep=self.sleep, progress=self.progress,
+                       gate=self.budget.gate(job.target) if self.budget else None)
         outcome = decide(wj.run(max_try=job.max_try, retry_delay=job.retry_delay), wj)
+        if isinstance(wj.last_error, BudgetWait):
+            self._budget_deferred(job, jobid, parms, wj)
+            return
+        if wj.reserved and outcome.kind != DELIVERED:
+            self.budget.release(job.target, wj.reserved)
         if outcome.kind in (DELIVERED, EMPTY):
             self._delivered(b, job, jobid, wj, outcome)
         elif outcome.kind == PENDING:
             self._pending(b, job, jobid, parms, wj, outcome)
         else:
             self._dead_letter(b, job, jobid, parms, wj, outcome.message)
+
+    def _budget_deferred(self, job, jobid, parms, wj):
+        """The window waits for the next budget period: entry untouched, no attempt counted."""
+        self.budget.deferred(job.target)
+        if not parms.get('artifact'):        # a file kept by a failed attempt stays with it
+            wj.artifact.discard()
+        self._drop_staged(job, jobid)
+        log.info('job %s: window %s waits for the byte budget of target %s',
+                 job.name, window_text(parms), job.target)
 
     def _read(self, b, job, jobid):
         """The entry's parms, or None when it was set aside (reported)."""
@@ -306,6 +331,8 @@ class Runner:
         """Save the job states (once per run: they are reports, not promises), close peers."""
         for state in self._states.values():
             self._save(state)
+        if self.budget is not None:
+            self.budget.close()
         for t in self._transports.values():
             try:
                 t.close()

@@ -162,10 +162,12 @@ def collect(config, now, runtime_dir=None):
             'problems': problems,
         }
     outbox = {target: _outbox(sd, target, dead) for target in sorted(config.targets)}
+    from pycstbox.export.process.budget import status as budget_status
     return {'schema': SCHEMA, 'site': config.site, 'state_dir': sd,
             'now': now.strftime('%Y-%m-%dT%H:%M:%SZ'),
             'jobs': jobs, 'outbox': outbox, 'daemon': daemon_status(runtime_dir),
-            'state_dir_problem': state_dir_problem(sd)}
+            'state_dir_problem': state_dir_problem(sd),
+            'budgets': budget_status(config, runtime_dir, now)}
 
 
 def _reason(error_text):

@@ -28,7 +28,8 @@ class WindowJob(EventsExportJob):
     """Export the window ``[parms['start'], parms['end'])`` of job ``jobcfg``."""
 
     def __init__(self, jobcfg, jobid, parms, *, site, source, transport, runtime_dir,
-                 spool_dir, logger=None, spill_limit=None, sleep=None, progress=None):
+                 spool_dir, logger=None, spill_limit=None, sleep=None, progress=None,
+                 gate=None):
         super().__init__(jobcfg.name, jobid, parms, logger)
         if sleep is not None:
             self._sleep = sleep           # the seed job's wait between immediate attempts
@@ -49,6 +50,8 @@ class WindowJob(EventsExportJob):
         self.sha256 = self.bytes = None  # of the file sent (for the journal)
         self.store_failed = False
         self.send_failed = False
+        self._gate = gate                # gate(size, name) -> bytes counted (budget) or raises
+        self.reserved = None             # BudgetWait; what it counted, once per window
 
     def _format_parms(self):
         return '%s..%s' % (self.parms['start'].isoformat(), self.parms['end'].isoformat())
@@ -74,7 +77,7 @@ class WindowJob(EventsExportJob):
             try:
                 self.count = extract(events, self.cfg.format, out, self.cfg.compress,
                                      tmpdir=os.path.dirname(self.artifact.path or out.path),
-                                     progress=progress)
+                                     progress=progress, level=self.cfg.compress_level)
             finally:
                 if progress is not None:
                     progress.finish()
@@ -82,6 +85,8 @@ class WindowJob(EventsExportJob):
         except EventStoreError:
             self.store_failed = True
             raise
+        except ImportError as exc:       # zstd without python3-zstandard: pending until installed
+            raise ExportError('%s: %s' % (self.name, exc)) from exc
         except OSError as exc:
             raise ExportError('cannot write the export file %s: %s (is the disk full?)'
                               % (self.artifact.name, exc.strerror or exc)) from exc
@@ -94,6 +99,10 @@ class WindowJob(EventsExportJob):
                 self.sha256, self.bytes = self.artifact.digest()
             except OSError:
                 pass                     # the transport says what is wrong with the file
+            if self._gate is not None and self.reserved is None:
+                size = self.bytes if self.bytes is not None else os.path.getsize(
+                    self.artifact.path)
+                self.reserved = self._gate(size, self.upload_name)
             from pycstbox.export.transports import takes_meta
             transport = self._transport()
             kw = {'meta': {'start': self.start, 'end': self.end, 'events': self.count,
