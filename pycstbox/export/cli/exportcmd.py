@@ -40,8 +40,9 @@ def export(args, cfg):
     output = args.output
     compress = args.compress or ('gzip' if output and output.endswith('.gz') else 'none')
     if compress != 'none' and not formats.get(args.format).compressible:
-        raise ConfigError('format %s is already a compressed zip: do not gzip it'
-                          % args.format, None, '--compress')
+        raise ConfigError('format %s is already %s: do not gzip it'
+                          % (args.format, formats.get(args.format).compressed_as),
+                          None, '--compress')
     if not output:
         output = '%s_export_%s_%s.%s' % (cfg.site, start.strftime('%Y%m%dT%H%M%SZ'),
                                          end.strftime('%Y%m%dT%H%M%SZ'),
