@@ -246,3 +246,45 @@ def test_golden_file_read_exactly(engine):
     from tests.formats.test_golden import GOLDEN, golden_events
     [doc] = peer.read(engine, [GOLDEN + '/out.parquet'])
     assert norm(doc['rows']) == norm(expected(golden_events()))
+
+
+@needs_readers
+def test_timestamps_any_order_and_block_sizes(tmp_path):
+    """Timestamps out of order, equal, jumping by centuries, and counts around the delta
+    encoding's block (128) and miniblock (32) sizes are read back exactly by both engines."""
+    rng = random.Random(5)
+    windows = []
+    for n in (1, 2, 31, 32, 33, 127, 128, 129, 257, 1000):
+        base = datetime(1970, 1, 1, tzinfo=UTC)
+        times = [base + timedelta(milliseconds=rng.choice(
+            [0, 1, rng.randint(-10 ** 6, 10 ** 6), rng.randint(-10 ** 12, 7 * 10 ** 12)]))
+            for _ in range(n)]
+        windows.append([Event(ts, 't', 'n%d' % (k % 3), k, '', {}) for k, ts in enumerate(times)])
+    paths = []
+    for i, events in enumerate(windows):
+        paths.append(tmp_path / ('%d.parquet' % i))
+        write(events, paths[-1])
+    for engine in ENGINES:
+        for events, doc in zip(windows, peer.read(engine, paths)):
+            assert norm(doc['rows']) == norm(expected(events))
+
+
+@needs_readers
+def test_runs_and_literals_read_exactly(tmp_path):
+    """Dictionary indices and null flags in runs (RLE) and between runs (bit-packed), with
+    narrow (<= 8 bits) and wide (300 distinct texts) indices, are read back exactly."""
+    rng = random.Random(3)
+    events = []
+    t = T0
+    for _ in range(120):
+        length = rng.choice([1, 3, 7, 8, 9, 15, 16, 17, 40])
+        text = 'state %d' % rng.randrange(300)
+        name = 'v%d' % rng.randrange(200)
+        for _ in range(length):
+            t += timedelta(milliseconds=rng.randrange(5000))
+            value = text if rng.random() < 0.7 else rng.choice([None, 1.5])
+            events.append(Event(t, 'kind', name, value, '', {}))
+    write(events, tmp_path / 'runs.parquet')
+    for engine in ENGINES:
+        [doc] = peer.read(engine, [tmp_path / 'runs.parquet'])
+        assert norm(doc['rows']) == norm(expected(events))

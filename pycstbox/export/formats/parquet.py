@@ -29,11 +29,13 @@ double NaN (engines: ``avg`` of a column holding NaN is NaN; filter with
 A string holding a lone surrogate (which the D-Bus store cannot send) is written with a
 backslash escape (``\\udce9``): Parquet strings must be valid UTF-8.
 
-Layout: format version 1, one row group per :data:`ROWS` events (or fewer when the
-strings buffered pass :data:`ROW_GROUP_BYTES`), one v1 data page per column chunk,
-every page GZIP compressed (zlib, level 6: every reader has it).  A string column is
-dictionary encoded (dictionary page, PLAIN_DICTIONARY indices) when that is smaller than
-plain, per row group.  Each column chunk has statistics (null count, min/max) and the
+Layout (:mod:`.parquetchunk` writes the column chunks): format version 1, one row group
+per :data:`ROWS` events (or fewer when the strings buffered pass :data:`ROW_GROUP_BYTES`),
+one v1 data page per column chunk,
+every page GZIP compressed (zlib, level 6: every reader has it).  ``timestamp`` is
+DELTA_BINARY_PACKED (:mod:`.delta`), ``value`` PLAIN; a string column is dictionary
+encoded (dictionary page, PLAIN_DICTIONARY indices, :mod:`.rle`) when that is smaller
+than plain, per row group.  Each column chunk has statistics (null count, min/max) and the
 file declares the type-defined column order, so engines can skip row groups.
 ``created_by`` is ``cstbox-export version X.Y.Z``: no time, no host; the same events
 always give the same bytes.  Memory is bounded by one row group; the output is written
@@ -44,31 +46,21 @@ Reading back: ``pyarrow.parquet.read_table(path)``, or DuckDB ``read_parquet(pat
 """
 
 import struct
-import zlib
-from collections import Counter
 from datetime import datetime
 
 from pycstbox.export import __version__
 
-from . import thrift as t
+from . import delta, thrift as t
 from .base import UTC, Format, utc
-from .rle import hybrid, width
+from .parquetchunk import (BYTE_ARRAY, DELTA_BINARY_PACKED, DOUBLE, INT64, OPTIONAL, REQUIRED,
+                           TIMESTAMP_MILLIS, UTF8, Chunks, Strings)
 
 ROWS = 65536
 ROW_GROUP_BYTES = 32 * 1024 * 1024
-LEVEL = 6
 CREATED_BY = 'cstbox-export version %s' % __version__
 MAGIC = b'PAR1'
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-STATS_MAX = 256            # longer string min/max are left out of the statistics
 EXACT = 2 ** 53            # integers a double holds exactly
-
-INT64, DOUBLE, BYTE_ARRAY = 2, 5, 6
-REQUIRED, OPTIONAL = 0, 1
-UTF8, TIMESTAMP_MILLIS = 0, 9
-PLAIN, PLAIN_DICTIONARY, RLE = 0, 2, 3
-GZIP = 2
-DATA_PAGE, DICTIONARY_PAGE = 0, 2
 
 STRING = [(1, t.STRUCT, [])]
 TIMESTAMP = [(8, t.STRUCT, [(1, t.BOOL, True), (2, t.STRUCT, [(1, t.STRUCT, [])])])]
@@ -83,14 +75,6 @@ COLUMNS = (('timestamp', INT64, REQUIRED, TIMESTAMP_MILLIS, TIMESTAMP),
 _pack_len = struct.Struct('<I').pack
 _pack_double = struct.Struct('<d').pack
 _pack_long = struct.Struct('<q').pack
-
-
-def encode_text(text):
-    """UTF-8 bytes of ``text``; lone surrogates escaped (see the module docstring)."""
-    try:
-        return text.encode('utf-8')
-    except UnicodeEncodeError:
-        return text.encode('utf-8', 'backslashreplace')
 
 
 def number(value):
@@ -116,44 +100,6 @@ def number(value):
     return None, str(value)
 
 
-class _Strings:
-    """One string column of the row group being built: distinct values and indices."""
-
-    __slots__ = ('index', 'values', 'rows', 'size')
-
-    def __init__(self):
-        self.index = {}
-        self.values = []        # UTF-8 bytes, by index
-        self.rows = []          # an index per row (None: null)
-        self.size = 0
-
-    def add(self, text):
-        i = self.index.get(text)
-        if i is None:
-            i = self.index[text] = len(self.values)
-            data = encode_text(text)
-            self.values.append(data)
-            self.size += len(data)
-        return i
-
-
-def _gzip(data):
-    z = zlib.compressobj(LEVEL, zlib.DEFLATED, 31)
-    return z.compress(data) + z.flush()
-
-
-def _levels(present):
-    """Definition levels (bit width 1) with their 4-byte length, as a v1 page holds them."""
-    data = hybrid(present, 1)
-    return _pack_len(len(data)) + data
-
-
-def _stats(nulls, low=None, high=None):
-    if low is not None and (len(low) > STATS_MAX or len(high) > STATS_MAX):
-        low = high = None
-    return [(3, t.I64, nulls), (5, t.BINARY, high), (6, t.BINARY, low)]
-
-
 class Parquet(Format):
     name = 'parquet'
     extension = 'parquet'
@@ -162,21 +108,17 @@ class Parquet(Format):
 
     def __init__(self, fileobj, tmpdir=None):
         Format.__init__(self, fileobj, tmpdir)
-        self._pos = 0
+        self._file = Chunks(fileobj.write)
         self._groups = []       # RowGroup structs of the footer
         self._keys = {}         # (var_type, var_name, unit) -> their indices in the row group
-        self._emit(MAGIC)
+        self._file.emit(MAGIC)
         self._start_group()
-
-    def _emit(self, data):
-        self._out.write(data)
-        self._pos += len(data)
 
     def _start_group(self):
         self._times = []
         self._numbers = []
-        self._var_type, self._var_name = _Strings(), _Strings()
-        self._text, self._unit = _Strings(), _Strings()
+        self._var_type, self._var_name = Strings(), Strings()
+        self._text, self._unit = Strings(), Strings()
         self._keys.clear()
 
     def write(self, event):
@@ -208,76 +150,20 @@ class Parquet(Format):
                 + self._unit.size >= ROW_GROUP_BYTES):
             self._flush_group()
 
-    # -- column chunks ---------------------------------------------------------------------
-
-    def _page(self, kind, raw, header):
-        """Write one page; returns (offset, uncompressed size, compressed size) with header."""
-        body = _gzip(raw)
-        head = t.encode([(1, t.I32, kind), (2, t.I32, len(raw)), (3, t.I32, len(body))]
-                        + header)
-        offset = self._pos
-        self._emit(head)
-        self._emit(body)
-        return offset, len(head) + len(raw), len(head) + len(body)
-
-    def _chunk(self, column, n, values, nulls, present, stats, dictionary=None, entries=0):
-        """Write a column chunk (optional dictionary page, one data page): its ColumnChunk."""
-        name, ptype = column[0], column[1]
-        start = self._pos
-        usize = csize = 0
-        dict_offset = None
-        encoding = PLAIN
-        encodings = {PLAIN}
-        if dictionary is not None:
-            dict_offset, u, c = self._page(DICTIONARY_PAGE, dictionary, [
-                (7, t.STRUCT, [(1, t.I32, entries), (2, t.I32, PLAIN_DICTIONARY)])])
-            usize, csize = u, c
-            encoding = PLAIN_DICTIONARY
-            encodings = {PLAIN_DICTIONARY}
-        raw = values
-        if column[2] == OPTIONAL:
-            raw = _levels(present) + values
-            encodings.add(RLE)
-        data_offset, u, c = self._page(DATA_PAGE, raw, [(5, t.STRUCT, [
-            (1, t.I32, n), (2, t.I32, encoding), (3, t.I32, RLE), (4, t.I32, RLE)])])
-        usize += u
-        csize += c
-        meta = [(1, t.I32, ptype), (2, (t.LIST, t.I32), sorted(encodings)),
-                (3, (t.LIST, t.BINARY), [name]), (4, t.I32, GZIP), (5, t.I64, n),
-                (6, t.I64, usize), (7, t.I64, csize), (9, t.I64, data_offset),
-                (11, t.I64, dict_offset), (12, t.STRUCT, _stats(nulls, *stats))]
-        return [(2, t.I64, start), (3, t.STRUCT, meta)], usize, csize
-
-    def _strings(self, column, col, n):
-        rows = col.rows
-        present = [0 if i is None else 1 for i in rows] if column[2] == OPTIONAL else None
-        used = [i for i in rows if i is not None] if present is not None else rows
-        values = col.values
-        stats = (min(values), max(values)) if values else ()
-        counts = Counter(used)
-        plain_size = sum((4 + len(values[i])) * c for i, c in counts.items())
-        bits = width(len(values) - 1) if values else 1
-        dict_size = sum(4 + len(v) for v in values) + len(used) * bits // 8 + 64
-        if values and dict_size < plain_size:
-            dictionary = b''.join(_pack_len(len(v)) + v for v in values)
-            data = bytes([bits]) + hybrid(used, bits)
-            return self._chunk(column, n, data, n - len(used), present, stats,
-                               dictionary, len(values))
-        data = b''.join(_pack_len(len(values[i])) + values[i] for i in used)
-        return self._chunk(column, n, data, n - len(used), present, stats)
-
     def _flush_group(self):
         n = len(self._times)
         if not n:
             return
-        start = self._pos
+        out = self._file
+        start = out.pos
         chunks = []
         times = self._times
         columns = iter(COLUMNS)
-        chunks.append(self._chunk(next(columns), n, struct.pack('<%dq' % n, *times), 0, None,
-                                  (_pack_long(min(times)), _pack_long(max(times)))))
-        chunks.append(self._strings(next(columns), self._var_type, n))
-        chunks.append(self._strings(next(columns), self._var_name, n))
+        chunks.append(out.chunk(next(columns), n, delta.encode(times), 0, None,
+                                (_pack_long(min(times)), _pack_long(max(times))),
+                                encoding=DELTA_BINARY_PACKED))
+        chunks.append(out.strings(next(columns), self._var_type, n))
+        chunks.append(out.strings(next(columns), self._var_name, n))
         numbers = self._numbers
         present = [0 if v is None else 1 for v in numbers]
         kept = [v for v in numbers if v is not None]
@@ -287,10 +173,10 @@ class Parquet(Format):
             low, high = min(finite), max(finite)
             stats = (_pack_double(-0.0 if low == 0 else low),
                      _pack_double(0.0 if high == 0 else high))
-        chunks.append(self._chunk(next(columns), n, struct.pack('<%dd' % len(kept), *kept),
-                                  n - len(kept), present, stats))
-        chunks.append(self._strings(next(columns), self._text, n))
-        chunks.append(self._strings(next(columns), self._unit, n))
+        chunks.append(out.chunk(next(columns), n, struct.pack('<%dd' % len(kept), *kept),
+                                n - len(kept), present, stats))
+        chunks.append(out.strings(next(columns), self._text, n))
+        chunks.append(out.strings(next(columns), self._unit, n))
         usize = sum(c[1] for c in chunks)
         csize = sum(c[2] for c in chunks)
         self._groups.append([(1, (t.LIST, t.STRUCT), [c[0] for c in chunks]),
@@ -314,5 +200,5 @@ class Parquet(Format):
             self._closed = True
             self._flush_group()
             meta = self._footer()
-            self._emit(meta + _pack_len(len(meta)) + MAGIC)
+            self._file.emit(meta + _pack_len(len(meta)) + MAGIC)
         return self.count
