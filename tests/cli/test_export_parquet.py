@@ -4,15 +4,14 @@ from datetime import datetime, timezone
 
 import pytest
 
-from pycstbox.evtdb.event import decode_value as store_decode
+from pycstbox.evtdb.event import Event, decode_value as store_decode
 from tests.formats.test_parquet import expected, norm
 from tests.peers import parquet as peer
-from pycstbox.evtdb.event import Event
 
 from .conftest import run_export
 
 UTC = timezone.utc
-pytestmark = pytest.mark.skipif(bool(peer.readers_usable()), reason=peer.readers_usable())
+needs_readers = pytest.mark.skipif(bool(peer.readers_usable()), reason=peer.readers_usable())
 
 
 def store_events(events, lo, hi):
@@ -21,6 +20,7 @@ def store_events(events, lo, hi):
             for ts, vt, vn, v, d in events if lo <= ts < hi]
 
 
+@needs_readers
 @pytest.mark.parametrize('day, lo, hi, count', [
     ('2026-03-29', datetime(2026, 3, 28, 23), datetime(2026, 3, 29, 22), 197),    # 23 h
     ('2026-10-25', datetime(2026, 10, 24, 22), datetime(2026, 10, 25, 23), 214),  # 25 h
