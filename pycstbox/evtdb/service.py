@@ -1,7 +1,7 @@
 """``cbx-evtdb``: an EventDatabase D-Bus service serving CSTBox day files.
 
 Same bus name, object paths, interface, method names, signatures and reply
-shapes as CSTBox's ``evtdbd`` (``../shared/CSTBOX.md``): events are
+shapes as CSTBox's ``evtdbd`` (``docs/cstbox.md``): events are
 ``(timestamp, var_type, var_name, value, data)`` with the value as the stored
 string and ``data`` holding the stored dict plus ``'value'``.
 

@@ -139,6 +139,16 @@ def test_dwh_zip_with_gzip(tmp_path):
                    'use compress = "none"' % path)
 
 
+def test_parquet_with_gzip(tmp_path):
+    """parquet compresses its own pages: compress = gzip is refused, saying so; none is fine."""
+    path, msg = error_of(tmp_path, GOOD.replace('"jsonl"', '"parquet"'))
+    assert msg == ('%s: jobs.daily.compress: format parquet is already compressed inside '
+                   '(GZIP pages): use compress = "none"' % path)
+    cfg = tmp_path / 'ok.toml'
+    cfg.write_text(GOOD.replace('"jsonl"', '"parquet"').replace('"gzip"', '"none"'))
+    assert load(str(cfg)).jobs['daily'].format == 'parquet'
+
+
 def test_job_with_missing_target(tmp_path):
     """A job naming a target that does not exist lists the defined targets."""
     path, msg = error_of(tmp_path, GOOD.replace('target = "usb"', 'target = "usbb"'))

@@ -18,7 +18,8 @@ from pycstbox.export import formats
 
 GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'golden')
 OUTPUTS = {'csv': 'out.csv', 'tsv': 'out.tsv', 'excel-csv': 'out.excel.csv',
-           'jsonl': 'out.jsonl', 'dwh-zip': 'out.zip'}
+           'jsonl': 'out.jsonl', 'dwh-zip': 'out.zip', 'parquet': 'out.parquet'}
+BINARY = ('dwh-zip', 'parquet')
 
 
 def golden_events():
@@ -42,14 +43,14 @@ def zip_members(data):
         return [(i.filename, i.date_time, i.compress_type, zf.read(i)) for i in zf.infolist()]
 
 
-@pytest.mark.parametrize('name', [n for n in OUTPUTS if n != 'dwh-zip'])
+@pytest.mark.parametrize('name', [n for n in OUTPUTS if n not in BINARY])
 def test_text_format_matches_golden(name):
     """Each text format writes the golden events byte for byte as its golden file."""
     with open(os.path.join(GOLDEN, OUTPUTS[name]), 'rb') as f:
         assert produce(name) == f.read()
 
 
-@pytest.mark.parametrize('name', [n for n in OUTPUTS if n != 'dwh-zip'])
+@pytest.mark.parametrize('name', [n for n in OUTPUTS if n not in BINARY])
 def test_gzip_is_the_golden_text(name):
     """gzip output decompresses to the golden file; header has no name and time 0."""
     data = produce(name, 'gzip')
@@ -76,6 +77,13 @@ def test_dwh_zip_matches_golden():
     """dwh-zip holds the golden members (names, times, deflate, content)."""
     with open(os.path.join(GOLDEN, OUTPUTS['dwh-zip']), 'rb') as f:
         assert zip_members(produce('dwh-zip')) == zip_members(f.read())
+
+
+def test_parquet_matches_golden():
+    """parquet writes the golden events byte for byte as golden/out.parquet (read by DuckDB
+    and pyarrow in test_parquet)."""
+    with open(os.path.join(GOLDEN, OUTPUTS['parquet']), 'rb') as f:
+        assert produce('parquet') == f.read()
 
 
 def test_same_events_same_bytes():

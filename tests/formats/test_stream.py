@@ -110,8 +110,8 @@ def test_distinct_names_never_share_a_member():
 
 
 def test_registry_and_extensions():
-    """Registry: the five names, extensions with gzip, KeyError for unknown names."""
-    assert formats.names() == ['csv', 'tsv', 'excel-csv', 'jsonl', 'dwh-zip']
+    """Registry: the six names, extensions with gzip, KeyError for unknown names."""
+    assert formats.names() == ['csv', 'tsv', 'excel-csv', 'jsonl', 'dwh-zip', 'parquet']
     assert formats.extension('csv', 'gzip') == 'csv.gz'
     assert formats.extension('jsonl', 'zstd') == 'jsonl.zst'
     assert formats.extension('dwh-zip') == 'zip'

@@ -41,8 +41,9 @@ def export(args, cfg):
     compress = args.compress or ('gzip' if output and output.endswith('.gz') else
                                  'zstd' if output and output.endswith('.zst') else 'none')
     if compress != 'none' and not formats.get(args.format).compressible:
-        raise ConfigError('format %s is already a compressed zip: do not gzip it'
-                          % args.format, None, '--compress')
+        raise ConfigError('format %s is already %s: do not compress it'
+                          % (args.format, formats.get(args.format).compressed_as),
+                          None, '--compress')
     if compress == 'zstd':
         from pycstbox.export.formats.compression import zstd_missing
         if zstd_missing():

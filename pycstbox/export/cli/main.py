@@ -15,7 +15,7 @@ import sys
 PROG = 'cbx-export'
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 LOG_LEVELS = ('DEBUG', 'INFO', 'WARN', 'WARNING', 'ERROR', 'CRITICAL')
-FORMATS = ('csv', 'tsv', 'excel-csv', 'jsonl', 'dwh-zip')   # = formats.names(), kept here: fast --help
+FORMATS = ('csv', 'tsv', 'excel-csv', 'jsonl', 'dwh-zip', 'parquet')   # = formats.names(), kept here: fast --help
 
 
 COMMAND_HELP = {

@@ -124,8 +124,9 @@ def job(name, fname, body, targets):
                           % (o['compress'], ', '.join(formats.COMPRESS_NAMES)),
                           fname, key + '.compress')
     if o['compress'] != 'none' and not formats.get(o['format']).compressible:
-        raise ConfigError('format %s is already a compressed zip: use compress = "none"'
-                          % o['format'], fname, key + '.compress')
+        raise ConfigError('format %s is already %s: use compress = "none"'
+                          % (o['format'], formats.get(o['format']).compressed_as),
+                          fname, key + '.compress')
     _check_level(o, fname, key)
     start = o['start']
     if start is not None:

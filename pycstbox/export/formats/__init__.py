@@ -27,6 +27,7 @@ _REGISTRY = {
     'excel-csv': ('excelcsv', 'ExcelCsv'),
     'jsonl': ('jsonl', 'Jsonl'),
     'dwh-zip': ('dwhzip', 'DwhZip'),
+    'parquet': ('parquet', 'Parquet'),
 }
 
 

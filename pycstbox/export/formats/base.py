@@ -107,6 +107,7 @@ class Format:
     name = ''
     extension = ''
     compressible = True
+    compressed_as = ''      # what a format that is not compressible already is (messages)
     header = ''
     encoding = 'utf-8'
 

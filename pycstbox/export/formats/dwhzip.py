@@ -93,6 +93,7 @@ class DwhZip(Format):
     name = 'dwh-zip'
     extension = 'zip'
     compressible = False
+    compressed_as = 'a compressed zip'
 
     def __init__(self, fileobj, tmpdir=None):
         Format.__init__(self, fileobj, tmpdir)
