@@ -46,6 +46,11 @@ class FakeS3:
         self.requests = []
         self.server = None
 
+    def load(self, objects):
+        """Hold these objects from now on: ``{key: (size, checksum)}``."""
+        self.objects = dict(objects)
+        self.keys = sorted(self.objects)
+
     @property
     def endpoint(self):
         return 'http://127.0.0.1:%d' % self.server.server_address[1]

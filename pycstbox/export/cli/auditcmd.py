@@ -45,6 +45,9 @@ def document(results):
 def render(results, config, verbose=False, out=sys.stdout):
     from pycstbox.export.process.audit import STATUSES
     for r in results:
+        if r.error and not r.windows:          # nothing judged: the reason, on one line
+            out.write('%s: INCOMPLETE: %s\n' % (r.job, r.error))
+            continue
         for w in r.windows:
             if w.status != 'ok' or verbose:
                 out.write('%s %s %s..%s %-12s %s%s\n' % (

@@ -190,16 +190,25 @@ class _Checker:
     def remote(self, key, need_checksum, journaled_checksum=False):
         """The receiver's RemoteFile for ``key`` (None when absent).
 
+        A key the listing does not show is asked for (``stat``): a listing only ever
+        proves presence, never absence (a store may leave keys out of a page), so
+        ``missing`` is said only when the receiver itself answers that the key is absent.
         When the listing gave no checksum, ``stat`` is asked for one if the transport
         says its ``stat`` has one (dir: hashes the file) or the receiver gave one at
         delivery (s3: HEAD with checksum mode).
         """
         f = self.files.get(key)
-        if f is None and not key.startswith(self.prefix):
-            f = self.transport.stat(key)      # delivered under another layout
-        if f is not None and need_checksum and not (f.sha256 or f.checksum) and (
+        if f is None:
+            return self.transport.stat(key)
+        if need_checksum and not (f.sha256 or f.checksum) and (
                 journaled_checksum or getattr(self.transport, 'stat_checksum', False)):
             f = self.transport.stat(key) or f
+        return f
+
+    def confirmed(self, key, f, differs):
+        """``f`` once the receiver's own answer (``stat``) agrees that it ``differs``."""
+        if self.files.get(key) is f and differs(f):
+            return self.transport.stat(key)
         return f
 
     def digest(self, start, end):
@@ -242,20 +251,15 @@ class _Checker:
         if self.files is None:
             return self._deep(out('unverifiable', self.why, key, name), rec)
         f = self.remote(key, True, bool(rec.get('s3_checksum')))
+        f = self.confirmed(key, f, lambda f: _differs(f, rec) is not None)
         if f is None:
             return out('missing', 'not at the receiver (%d bytes, %d events delivered %s)'
                        % (rec.get('bytes') or 0, rec['events'], rec.get('delivered_at')),
                        key, name)
-        if f.size != rec.get('bytes'):
-            return out('mismatch', '%d bytes at the receiver, %s delivered'
-                       % (f.size, rec.get('bytes')), key, name)
-        if f.sha256 and rec.get('sha256') and f.sha256 != rec['sha256']:
-            return out('mismatch', 'same size, other SHA-256 at the receiver (%s, %s delivered)'
-                       % (f.sha256[:12], rec['sha256'][:12]), key, name)
-        if f.checksum and rec.get('s3_checksum') and f.checksum != rec['s3_checksum']:
-            return out('mismatch', 'checksum %s at the receiver, %s delivered'
-                       % (f.checksum, rec['s3_checksum']), key, name)
-        how = 'SHA-256' if f.sha256 else 'checksum' if f.checksum else 'size'
+        why = _differs(f, rec)
+        if why is not None:
+            return out('mismatch', why, key, name)
+        how = 'SHA-256' if f.sha256 else 'checksum' if _same_checksum(f, rec) else 'size'
         return self._deep(out('ok', '%d bytes, %s checked' % (f.size, how), key, name), rec)
 
     def _deep(self, found, rec):
@@ -283,3 +287,29 @@ class _Checker:
                        're-export (%d bytes, %d events)' % (f.size, d[2], d[0]), key)
         return out('ok', 'no journal line (delivered before the journal existed?); %d bytes '
                    'at the receiver%s' % (f.size, ', equal to a re-export' if d else ''), key)
+
+
+def _same_checksum(f, rec):
+    """Whether the receiver's S3 checksum names the delivered bytes (like for like: full
+    or composite, with or without "-N"; our journaled values are the truth): True, False,
+    or None when it gave none or the two cannot be compared."""
+    from pycstbox.export.transports.s3checksum import full_of_hex, same
+    full = full_of_hex(rec.get('sha256'))
+    if not f.checksum or not (rec.get('s3_checksum') or full):
+        return None
+    return same(rec.get('s3_checksum') or full, f.checksum, full)
+
+
+def _differs(f, rec):
+    """Why the receiver's file is not the delivered one (None when it is, or when absent)."""
+    if f is None:
+        return None
+    if f.size != rec.get('bytes'):
+        return '%d bytes at the receiver, %s delivered' % (f.size, rec.get('bytes'))
+    if f.sha256 and rec.get('sha256') and f.sha256 != rec['sha256']:
+        return 'same size, other SHA-256 at the receiver (%s, %s delivered)' % (
+            f.sha256[:12], rec['sha256'][:12])
+    if _same_checksum(f, rec) is False:
+        return 'checksum %s at the receiver, %s delivered' % (
+            f.checksum, rec.get('s3_checksum') or rec.get('sha256'))
+    return None
