@@ -64,6 +64,7 @@ class JobAudit:
         self.counts = dict.fromkeys(STATUSES, 0)
         self.error = None
         self.repaired = []
+        self.not_repaired = []         # (jobid, why) of windows --repair could not queue
 
     def add(self, w):
         self.windows.append(w)
@@ -72,6 +73,14 @@ class JobAudit:
     @property
     def complete(self):
         return self.error is None and not any(self.counts[s] for s in GAPS)
+
+    @property
+    def repaired_all(self):
+        """After ``--repair``: every gap is queued (repaired now, or pending already)."""
+        queued = set(self.repaired)
+        return self.error is None and not self.not_repaired and not [
+            w for w in self.windows
+            if w.status in GAPS and w.status != 'pending' and w.jobid not in queued]
 
 
 class _Lookup:

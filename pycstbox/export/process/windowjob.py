@@ -94,9 +94,18 @@ class WindowJob(EventsExportJob):
                 self.sha256, self.bytes = self.artifact.digest()
             except OSError:
                 pass                     # the transport says what is wrong with the file
-            self.delivery = self._transport().send(
-                self.artifact.path, self.upload_name, job=self.cfg.name,
-                key=self.idempotency_key, start=self.start)
+            transport = self._transport()
+            forced = self.parms.get('overwrite') is True and \
+                getattr(transport, 'overwrite', None) is False
+            if forced:                  # audit --repair --force-overwrite: this window only
+                transport.overwrite = True
+            try:
+                self.delivery = transport.send(
+                    self.artifact.path, self.upload_name, job=self.cfg.name,
+                    key=self.idempotency_key, start=self.start)
+            finally:
+                if forced:
+                    transport.overwrite = False
         except ExportError:
             self.send_failed = True
             raise
