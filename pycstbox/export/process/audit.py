@@ -24,6 +24,8 @@ from typing import NamedTuple
 
 from pycstbox.export.errors import ExportError
 from pycstbox.export.job import EventsExportJob
+from pycstbox.export.process.verdict import differs as _differs
+from pycstbox.export.process.verdict import same_checksum as _same_checksum
 from pycstbox.export.process.window import first_window, next_window, window_containing
 from pycstbox.export.process.windowjob import upload_name
 
@@ -119,7 +121,7 @@ def windows(job, tz, first, bound):
 
 
 def audit_job(config, job, *, records, pending, dead, watermark, transport=None,
-              reexport=None, since=None, progress=None):
+              reexport=None, since=None, progress=None, stat_transport=None):
     """Audit one job; returns a :class:`JobAudit`.
 
     :param records: journal records (dicts with aware ``start``/``end``), last per job id
@@ -129,6 +131,8 @@ def audit_job(config, job, *, records, pending, dead, watermark, transport=None,
     :param reexport: ``reexport(job, start, end) -> (events, sha256, bytes)`` for ``--deep``
     :param since: a ``date``: audit the windows from that local day on
     :param progress: ``progress(done, total, window_start)`` or None
+    :param stat_transport: makes another transport of the target (for the stats the
+        listing cannot answer, asked ahead a few at a time: :mod:`.statahead`), or None
     """
     from pycstbox.export import formats
     result = JobAudit(job.name, getattr(transport, 'type', ''))
@@ -149,6 +153,12 @@ def audit_job(config, job, *, records, pending, dead, watermark, transport=None,
     checker = _Checker(result, job, transport, reexport, todo, ext, config.site)
     if result.error:
         return result
+    if stat_transport is not None and checker.files is not None:
+        checker.ahead([journal.get(EventsExportJob.make_jobid(w.start), w.start)
+                       for w in todo if not waiting.get(EventsExportJob.make_jobid(w.start),
+                                                        w.start)
+                       and not lost.get(EventsExportJob.make_jobid(w.start), w.start)],
+                      stat_transport)
     for done, w in enumerate(todo, 1):
         if progress is not None:
             progress(done, len(todo), w.start)
@@ -178,6 +188,7 @@ class _Checker:
         self.reexport = reexport
         self._digests = {}
         self.files = None          # {key: RemoteFile}, None when the target cannot be listed
+        self.stated = {}           # {key: stat answer} fetched ahead
         self.prefix = ''
         self.why = ''
         if transport is None:
@@ -192,6 +203,31 @@ class _Checker:
             self.why = 'target %s (%s) cannot be listed' % (job.target, transport.type)
         except ExportError as exc:
             result.error = 'cannot list target %s: %s' % (job.target, exc)
+
+    def ahead(self, spans, make_transport):
+        """Ask ahead for the stats the journaled windows of ``spans`` will need."""
+        from pycstbox.export.process.statahead import MINIMUM, stat_ahead
+        keys = []
+        for span in spans:
+            rec = span.info if span is not None else None
+            if not rec or not rec.get('events') or rec.get('target') != self.job.target:
+                continue
+            key = rec.get('key') or rec.get('name') or ''
+            f = self.files.get(key)
+            if f is not None and not (f.sha256 or f.checksum) and (
+                    rec.get('s3_checksum') or getattr(self.transport, 'stat_checksum', False)):
+                keys.append(key)
+        if len(keys) >= MINIMUM:
+            self.stated = stat_ahead(keys, make_transport)
+
+    def _stat(self, key):
+        """``transport.stat(key)``, or its answer fetched ahead."""
+        if key in self.stated:
+            found = self.stated.pop(key)
+            if isinstance(found, ExportError):
+                raise found
+            return found
+        return self.transport.stat(key)
 
     def key(self, name, start):
         return self.transport.remote_key(name, job=self.job.name, start=start)
@@ -211,7 +247,7 @@ class _Checker:
             return self.transport.stat(key)
         if need_checksum and not (f.sha256 or f.checksum) and (
                 journaled_checksum or getattr(self.transport, 'stat_checksum', False)):
-            f = self.transport.stat(key) or f
+            f = self._stat(key) or f
         return f
 
     def confirmed(self, key, f, differs):
@@ -297,28 +333,3 @@ class _Checker:
         return out('ok', 'no journal line (delivered before the journal existed?); %d bytes '
                    'at the receiver%s' % (f.size, ', equal to a re-export' if d else ''), key)
 
-
-def _same_checksum(f, rec):
-    """Whether the receiver's S3 checksum names the delivered bytes (like for like: full
-    or composite, with or without "-N"; our journaled values are the truth): True, False,
-    or None when it gave none or the two cannot be compared."""
-    from pycstbox.export.transports.s3checksum import full_of_hex, same
-    full = full_of_hex(rec.get('sha256'))
-    if not f.checksum or not (rec.get('s3_checksum') or full):
-        return None
-    return same(rec.get('s3_checksum') or full, f.checksum, full)
-
-
-def _differs(f, rec):
-    """Why the receiver's file is not the delivered one (None when it is, or when absent)."""
-    if f is None:
-        return None
-    if f.size != rec.get('bytes'):
-        return '%d bytes at the receiver, %s delivered' % (f.size, rec.get('bytes'))
-    if f.sha256 and rec.get('sha256') and f.sha256 != rec['sha256']:
-        return 'same size, other SHA-256 at the receiver (%s, %s delivered)' % (
-            f.sha256[:12], rec['sha256'][:12])
-    if _same_checksum(f, rec) is False:
-        return 'checksum %s at the receiver, %s delivered' % (
-            f.checksum, rec.get('s3_checksum') or rec.get('sha256'))
-    return None

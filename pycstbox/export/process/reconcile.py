@@ -97,7 +97,9 @@ def run_audit(config, jobs, *, transport_factory, reexport=None, since=None, pro
                                watermark=watermark, transport=transport, reexport=reexport,
                                since=since,
                                progress=(lambda d, t, at, n=name: progress(n, d, t, at))
-                               if progress else None)
+                               if progress else None,
+                               stat_transport=(lambda t=target: transport_factory(
+                                   t, config.site)) if target is not None else None)
         except ExportError as exc:
             result = JobAudit(name)
             result.error = str(exc)
