@@ -4,6 +4,10 @@ Size first, then the SHA-256 where the receiver gives one (dir: the file hashed)
 the S3 checksum compared like for like with ours (:mod:`..transports.s3checksum`: full
 or composite, with or without "-N"; the journal's values are the truth).
 """
+
+from pycstbox.export.transports.s3checksum import full_of_hex, same
+
+
 def same_checksum(f, rec):
     """Whether the receiver's S3 checksum names the delivered bytes (like for like: full
     or composite, with or without "-N"; our journaled values are the truth): True, False,
