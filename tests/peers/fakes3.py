@@ -23,7 +23,8 @@ truthfully, and pages ``GET /bucket?list-type=2`` (``max-keys``, ``continuation-
 - ``huge``: the first page is padded past 4 MiB;
 - ``html``: the listing is a proxy's HTML error page answered with 200.
 
-Signatures are not checked.
+``list_checksums=False``: the listing gives sizes only (as AWS and SeaweedFS do); the
+checksums are then known from HEAD only.  Signatures are not checked.
 """
 
 import threading
@@ -38,8 +39,9 @@ LIES = ('', 'omit', 'duplicate', 'reorder', 'truncate', 'unclosed', 'repeat-toke
 class FakeS3:
     """See the module docstring (a context manager)."""
 
-    def __init__(self, objects, lie=''):
+    def __init__(self, objects, lie='', list_checksums=True):
         assert lie in LIES, lie
+        self.list_checksums = list_checksums       # False: sizes only (as AWS, SeaweedFS)
         self.objects = dict(objects)
         self.keys = sorted(self.objects)
         self.lie = lie
@@ -142,7 +144,8 @@ class FakeS3:
             s, c = self.objects[k]
             xml.append('<Contents><Key>%s</Key><Size>%d</Size>%s<StorageClass>STANDARD'
                        '</StorageClass></Contents>'
-                       % (escape(k), s, '<ChecksumSHA256>%s</ChecksumSHA256>' % c if c else ''))
+                       % (escape(k), s, '<ChecksumSHA256>%s</ChecksumSHA256>' % c
+                          if c and self.list_checksums else ''))
         if lie == 'huge' and number == 1:
             xml.append('<!-- %s -->' % ('x' * (5 * 1024 * 1024)))
         count = len(listed) + (1 if lie == 'keycount' else 0)

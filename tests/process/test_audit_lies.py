@@ -67,6 +67,19 @@ def test_lying_listing_gives_exact_verdicts_or_incomplete(lying, lie):
         assert result.windows == [] and not result.complete
 
 
+@pytest.mark.parametrize('lie', ['', 'omit', 'duplicate'])
+def test_listing_of_sizes_only_checksums_asked_ahead(lying, lie):
+    """A listing of sizes only (as AWS and SeaweedFS give): the checksums come from HEADs
+    asked ahead (several at a time), and the verdicts are exactly the truth's, the window
+    with other bytes of the same size included."""
+    store, year, expected = lying
+    store.lie, store.list_checksums = lie, False
+    result = audit(year)
+    assert result.error is None
+    assert {w.key: w.status for w in result.windows} == expected
+    assert sum(1 for r in store.requests if r[0] == 'HEAD') >= COUNT - 3
+
+
 def test_incomplete_listing_is_one_line_and_exit_1(lying):
     """`cbx-export audit` on a cut listing prints one INCOMPLETE line and exits 1."""
     store, year, _ = lying

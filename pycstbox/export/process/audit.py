@@ -159,6 +159,15 @@ def audit_job(config, job, *, records, pending, dead, watermark, transport=None,
                                                         w.start)
                        and not lost.get(EventsExportJob.make_jobid(w.start), w.start)],
                       stat_transport)
+    try:
+        _judge(config, job, result, todo, ext, checker, journal, waiting, lost, progress)
+    finally:
+        checker.close()
+    return result
+
+
+def _judge(config, job, result, todo, ext, checker, journal, waiting, lost, progress):
+    """One status per window of ``todo``, added to ``result``."""
     for done, w in enumerate(todo, 1):
         if progress is not None:
             progress(done, len(todo), w.start)
@@ -175,7 +184,6 @@ def audit_job(config, job, *, records, pending, dead, watermark, transport=None,
             result.add(checker.check(jobid, w, name, span.info if span else None))
         if result.error:
             break
-    return result
 
 
 class _Checker:
@@ -188,7 +196,7 @@ class _Checker:
         self.reexport = reexport
         self._digests = {}
         self.files = None          # {key: RemoteFile}, None when the target cannot be listed
-        self.stated = {}           # {key: stat answer} fetched ahead
+        self.stated = None         # a StatAhead when stats are fetched ahead
         self.prefix = ''
         self.why = ''
         if transport is None:
@@ -206,7 +214,7 @@ class _Checker:
 
     def ahead(self, spans, make_transport):
         """Ask ahead for the stats the journaled windows of ``spans`` will need."""
-        from pycstbox.export.process.statahead import MINIMUM, stat_ahead
+        from pycstbox.export.process.statahead import MINIMUM, StatAhead
         keys = []
         for span in spans:
             rec = span.info if span is not None else None
@@ -218,16 +226,17 @@ class _Checker:
                     rec.get('s3_checksum') or getattr(self.transport, 'stat_checksum', False)):
                 keys.append(key)
         if len(keys) >= MINIMUM:
-            self.stated = stat_ahead(keys, make_transport)
+            self.stated = StatAhead(keys, make_transport)
 
     def _stat(self, key):
         """``transport.stat(key)``, or its answer fetched ahead."""
-        if key in self.stated:
-            found = self.stated.pop(key)
-            if isinstance(found, ExportError):
-                raise found
-            return found
+        if self.stated is not None and key in self.stated:
+            return self.stated.take(key)
         return self.transport.stat(key)
+
+    def close(self):
+        if self.stated is not None:
+            self.stated.close()
 
     def key(self, name, start):
         return self.transport.remote_key(name, job=self.job.name, start=start)
