@@ -14,8 +14,9 @@
   ours, its composite checksum (with or without "-N") with ours computed with its part
   size (``HEAD ?partNumber=1``), or, when the store keeps no checksum, its bytes (GET,
   hashed while streamed).  What is returned is always our own checksum.
-- The completion's checksum (else the stored object's, HEAD) is compared with ours: another one means the store has not
-  stored our bytes (temporary failure); ours is returned, never the store's.
+- The completion's checksum (else the stored object's, HEAD) is compared with ours:
+  another one means the store has not stored our bytes (temporary failure); ours is
+  returned, never the store's.
 """
 
 import hashlib
