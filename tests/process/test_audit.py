@@ -162,8 +162,8 @@ def test_audit_finds_missing_mismatch_stale_and_repair_heals(tmp_path, store, re
     assert st == dict({k: 'ok' for k in st}, **{'22': 'missing', '24': 'mismatch',
                                                 '26': 'stale'})
 
-    code, st, job = statuses(tmp_path, cfg, '--deep', '--repair')
-    assert code == 1 and job['repaired'] == ['261122000000', '261124000000', '261126000000']
+    code, st, job = statuses(tmp_path, cfg, '--deep', '--repair')      # all queued: exit 0
+    assert code == 0 and job['repaired'] == ['261122000000', '261124000000', '261126000000']
     r = cli(tmp_path, cfg, 'run')
     assert r.returncode == 0 and '3 delivered' in r.stderr, r.stderr
     code, st, _ = statuses(tmp_path, cfg, '--deep')
@@ -201,6 +201,59 @@ def test_audit_reports_pending_and_dead_and_unverifiable_http(tmp_path, store):
         code, st, job = statuses(tmp_path, str(cfg))
         assert code == 0 and set(st.values()) == {'unverifiable'}
         assert 'cannot be listed' in job['windows'][0]['detail']
+
+
+def test_repair_then_run_is_one_command_line(tmp_path, store):
+    """The documented `cbx-export audit --deep --repair && cbx-export run` heals a lost window:
+    --repair exits 0 once it queued what it found."""
+    root, address = store
+    out = tmp_path / 'usb'
+    out.mkdir()
+    cfg = write_cfg(tmp_path, address, 'type = "dir"\npath = "%s"\n' % out)
+    assert cli(tmp_path, cfg, 'run').returncode == 0
+    Local('', str(out)).delete(22)
+    env = dict(os.environ, CBX_EXPORT_NOW=NOW, CBX_EXPORT_RUNTIME_DIR=str(tmp_path / 'run'))
+    line = '"$0" -m pycstbox.export -c "$1" audit --deep --repair && ' \
+           '"$0" -m pycstbox.export -c "$1" run'
+    r = subprocess.run(['sh', '-c', line, sys.executable, cfg], env=env, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0 and '1 delivered' in r.stderr, (r.stdout, r.stderr)
+    assert statuses(tmp_path, cfg)[0] == 0
+
+
+def test_overwrite_false_keeps_a_stale_window_unless_forced(tmp_path, store):
+    """On an s3 target with overwrite = false, --repair reports a window whose stored copy
+    differs as "cannot be replaced (overwrite = false)", leaves it alone and exits 1 (a
+    missing one is still queued); --repair --force-overwrite queues it and the next run
+    replaces the stored object: everything ok, nothing dead."""
+    from tests.peers.seaweedfs import SeaweedPeer, seaweedfs_usable
+    why = seaweedfs_usable()
+    if why:
+        pytest.skip(why)
+    root, address = store
+    with SeaweedPeer(tmp_path / 'weed') as peer:
+        bucket = Bucket(peer, 'keep/')
+        bucket.cut = str(tmp_path / 'cut')
+        cfg = write_cfg(tmp_path, address, bucket.target + 'overwrite = false\n')
+        assert cli(tmp_path, cfg, 'run').returncode == 0
+        bucket.delete(22)
+        bucket.truncate(24)                       # through a transport with overwrite = true
+        code, st, _ = statuses(tmp_path, cfg)
+        assert code == 1 and st['22'] == 'missing' and st['24'] == 'mismatch', st
+        r = cli(tmp_path, cfg, 'audit', '--repair')
+        assert r.returncode == 1, r.stdout
+        assert 'week 261124000000: not queued: cannot be replaced (overwrite = false)' \
+            in r.stdout, r.stdout
+        r = cli(tmp_path, cfg, 'run')
+        assert r.returncode == 0 and '1 delivered' in r.stderr, r.stderr
+        code, st, _ = statuses(tmp_path, cfg)
+        assert st['22'] == 'ok' and st['24'] == 'mismatch', st       # left alone
+        code, st, job = statuses(tmp_path, cfg, '--repair', '--force-overwrite')
+        assert code == 0 and job['repaired'] == ['261124000000'], job
+        r = cli(tmp_path, cfg, 'run')
+        assert r.returncode == 0 and '1 delivered' in r.stderr, r.stderr
+        code, st, _ = statuses(tmp_path, cfg)
+        assert code == 0 and set(st.values()) == {'ok'}, st
 
 
 def test_repair_waits_for_no_run(tmp_path):

@@ -74,6 +74,26 @@ def seaweed(tmp_path_factory):
         yield peer
 
 
+@pytest.fixture(scope='session')
+def moto(tmp_path_factory):
+    """One moto server (the second S3 implementation) for the whole session (~2 s)."""
+    from tests.peers.moto import moto_server, moto_usable
+    why = moto_usable()
+    if why:
+        pytest.skip(why)
+    with moto_server(tmp_path_factory.mktemp('moto')) as peer:
+        peer.make_bucket(BUCKET)
+        yield peer
+
+
+@pytest.fixture(params=['seaweedfs', 'moto'])
+def s3peer(request):
+    """Each real S3 implementation in turn: SeaweedFS, then moto (``.kind`` tells which)."""
+    peer = request.getfixturevalue('seaweed' if request.param == 'seaweedfs' else 'moto')
+    peer.kind = request.param
+    return peer
+
+
 def s3_options(peer, identity='gw', **kw):
     """Options of an s3 target on ``peer`` as ``identity`` (short timeouts)."""
     ak, sk = peer.identities[identity]
@@ -379,8 +399,27 @@ def _hold(port):
         s.close()
 
 
+class MotoEndpoint(S3Endpoint):
+    """The s3 transport on moto: it checks no credentials and no permissions, so its bad
+    targets are a missing bucket and nobody listening."""
+    kind = 's3-moto'
+
+    def bad(self):
+        return [('missing bucket', self._make(bucket='no-such-bucket'), PermanentError),
+                ('nobody listening', self._make(endpoint='http://127.0.0.1:%d' % free_port()),
+                 TemporaryError)]
+
+    def failing(self):
+        return (self._make(bucket='no-such-bucket'), PermanentError, self.read, self.listing)
+
+    def secret(self):
+        return (self._make(bucket='no-such-bucket', secret_access_key=SECRET,
+                           session_token=SECRET), PermanentError)
+
+
 ENDPOINTS = {e.kind: e for e in (DirEndpoint, HttpEndpoint, HttpsEndpoint, FtpEndpoint,
-                                 FtpsEndpoint, SftpEndpoint, SerialEndpoint, S3Endpoint)}
+                                 FtpsEndpoint, SftpEndpoint, SerialEndpoint, S3Endpoint,
+                                 MotoEndpoint)}
 
 
 @pytest.fixture(params=sorted(ENDPOINTS))
@@ -394,6 +433,8 @@ def endpoint(request, tmp_path, pki):
         ep.link = request.getfixturevalue('serial_link')
     if request.param == 's3':
         ep.peer = request.getfixturevalue('seaweed')
+    if request.param == 's3-moto':
+        ep.peer = request.getfixturevalue('moto')
     with ep.exit:
         ep.setup()
         try:

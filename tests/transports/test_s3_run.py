@@ -1,9 +1,10 @@
-"""`cbx-export run` end to end to a real SeaweedFS: real dbus-daemon + cbx-evtdb."""
+"""`cbx-export run` end to end to real S3 stores (SeaweedFS, moto): real dbus-daemon + cbx-evtdb."""
 
 import base64
 import datetime
 import gzip
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -39,10 +40,11 @@ def cli(tmp_path, cfg, *args):
                           cwd=str(tmp_path))
 
 
-def test_run_lands_windows_byte_identical_with_checksum(tmp_path, store, seaweed):
+def test_run_lands_windows_byte_identical_with_checksum(tmp_path, store, s3peer):
     """Each daily window (Europe/Paris) lands under the contract key, byte-identical to
-    `cbx-export export` of the same window, and the store holds its SHA-256."""
-    o = s3_options(seaweed, prefix='e2e/')
+    `cbx-export export` of the same window; the store holds its SHA-256, and the journal
+    records ours."""
+    o = s3_options(s3peer, prefix='e2e-%s/' % s3peer.kind)
     (tmp_path / 'sk').write_text(o['secret_access_key'])
     (tmp_path / 'sk').chmod(0o600)
     cfg = tmp_path / 'export.toml'
@@ -58,7 +60,7 @@ type = "s3"
 endpoint = "%s"
 region = "%s"
 bucket = "%s"
-prefix = "e2e/"
+prefix = "%s"
 access_key_id = "%s"
 secret_access_key_file = "sk"
 timeout = 10
@@ -72,7 +74,8 @@ compress = "gzip"
 start = "%s"
 max_try = 1
 retry_delay = 0
-''' % (tmp_path / 'state', store, o['endpoint'], o['region'], BUCKET, o['access_key_id'],
+''' % (tmp_path / 'state', store, o['endpoint'], o['region'], BUCKET, o['prefix'],
+       o['access_key_id'],
        FIRST.isoformat()))
     cfg.chmod(0o600)
     r = cli(tmp_path, str(cfg), 'run')
@@ -85,8 +88,8 @@ retry_delay = 0
         end = start + datetime.timedelta(days=1)
         name = 'lyon-b12_daily_%s_%s.csv.gz' % (start.strftime('%Y%m%dT%H%M%SZ'),
                                                  end.strftime('%Y%m%dT%H%M%SZ'))
-        key = 'e2e/site=lyon-b12/job=daily/date=%s/%s' % (day.isoformat(), name)
-        status, _, body = seaweed.request('GET', '/%s/%s' % (BUCKET, key))
+        key = '%ssite=lyon-b12/job=daily/date=%s/%s' % (o['prefix'], day.isoformat(), name)
+        status, _, body = s3peer.request('GET', '/%s/%s' % (BUCKET, key))
         assert status == 200, key
         out = tmp_path / ('local-%d.csv.gz' % d)
         r = cli(tmp_path, str(cfg), 'export', '--from', start.strftime('%Y-%m-%dT%H:%M:%SZ'),
@@ -95,10 +98,10 @@ retry_delay = 0
         assert r.returncode == 0, r.stderr
         assert body == out.read_bytes()
         assert len(gzip.decompress(body).splitlines()) > 100
-        status, headers, _ = seaweed.request('HEAD', '/%s/%s' % (BUCKET, key),
+        status, headers, _ = s3peer.request('HEAD', '/%s/%s' % (BUCKET, key),
                                              headers={'x-amz-checksum-mode': 'ENABLED'})
-        assert headers['X-Amz-Checksum-Sha256'] == \
-            base64.b64encode(hashlib.sha256(body).digest()).decode()
+        ours = base64.b64encode(hashlib.sha256(body).digest()).decode()
+        assert {k.lower(): v for k, v in headers.items()}['x-amz-checksum-sha256'] == ours
         # what the object says of itself (issue 22): type, window, events, content hash
         headers = {k.title(): v for k, v in headers.items()}
         assert headers['Content-Type'] == 'application/gzip'
@@ -106,3 +109,6 @@ retry_delay = 0
         assert (headers['X-Amz-Meta-Window-Start'], headers['X-Amz-Meta-Window-End']) == (
             start.strftime('%Y-%m-%dT%H:%M:%SZ'), end.strftime('%Y-%m-%dT%H:%M:%SZ'))
         assert headers['X-Amz-Meta-Events'] == str(len(gzip.decompress(body).splitlines()) - 1)
+        journal = [json.loads(line) for line in
+                   (tmp_path / 'state' / 'journal' / 'daily.jsonl').read_text().splitlines()]
+        assert [j['s3_checksum'] for j in journal if j.get('key') == key] == [ours]

@@ -2,9 +2,11 @@
 
 Text: one line per window that is not ``ok`` (every window with ``-v``), then one
 summary line per job; ``--json``: the ``cstbox-export-audit/1`` document of DESIGN
-section 12 (plus ``target``, ``error`` and ``repaired`` per job).  Exit 0 when every
-window is ``ok`` or ``unverifiable``, 1 otherwise (3 when ``--repair`` finds the lock
-held).
+section 12 (plus ``target``, ``error``, ``repaired`` and ``not_repaired`` per job).
+Exit 0 when every window is ``ok`` or ``unverifiable``, 1 otherwise; with ``--repair``,
+0 when every window found is queued (repaired now, or pending already), 1 when one
+could not be (dead, a listing error, a window that ``overwrite = false`` keeps without
+``--force-overwrite``); 3 when ``--repair`` finds the lock held.
 """
 
 import datetime
@@ -38,13 +40,17 @@ def document(results):
                          'name': w.name, 'key': w.key, 'status': w.status, 'detail': w.detail}
                         for w in r.windows],
             'counts': dict(r.counts), 'target': r.target_type, 'error': r.error,
-            'repaired': list(r.repaired)}
+            'repaired': list(r.repaired),
+            'not_repaired': [{'jobid': j, 'reason': why} for j, why in r.not_repaired]}
     return {'schema': SCHEMA, 'jobs': jobs}
 
 
 def render(results, config, verbose=False, out=sys.stdout):
     from pycstbox.export.process.audit import STATUSES
     for r in results:
+        if r.error and not r.windows:          # nothing judged: the reason, on one line
+            out.write('%s: INCOMPLETE: %s\n' % (r.job, r.error))
+            continue
         for w in r.windows:
             if w.status != 'ok' or verbose:
                 out.write('%s %s %s..%s %-12s %s%s\n' % (
@@ -64,6 +70,8 @@ def render(results, config, verbose=False, out=sys.stdout):
         if r.repaired:
             out.write('%s: %d window(s) queued again; "cbx-export run" (or the daemon at its '
                       'next slot) sends them\n' % (r.job, len(r.repaired)))
+        for jobid, why in r.not_repaired:
+            out.write('%s %s: not queued: %s\n' % (r.job, jobid, why))
 
 
 def cmd_audit(args, config):
@@ -78,6 +86,8 @@ def cmd_audit(args, config):
     if unknown:
         raise ConfigError('unknown job %s (configured: %s)'
                           % (', '.join(unknown), ', '.join(sorted(config.jobs)) or 'none'))
+    if args.force_overwrite and not args.repair:
+        raise ConfigError('--force-overwrite goes with --repair')
     since = _since(args.since) if args.since else None
     reexport = None
     if args.deep:
@@ -101,7 +111,7 @@ def cmd_audit(args, config):
         if reexport is not None:
             reexport.close()
     if args.repair:
-        repair(config, results, now=now())
+        repair(config, results, now=now(), force_overwrite=args.force_overwrite)
     if args.json:
         print(json.dumps(document(results), indent=1))
     else:
@@ -110,4 +120,6 @@ def cmd_audit(args, config):
         if gaps and not args.repair:
             print('%d window(s) to send again: "cbx-export audit --repair" queues them%s'
                   % (gaps, '' if args.deep else ' (add --deep to find late data too)'))
+    if args.repair:                     # 0: everything found is queued for the next run
+        return 0 if all(r.repaired_all for r in results) else 1
     return 0 if all(r.complete for r in results) else 1

@@ -108,7 +108,11 @@ def _args_audit(p):
                         'SHA-256 with what was delivered (finds late data: "stale")')
     p.add_argument('--repair', action='store_true',
                    help='queue missing, mismatch (and stale) windows again; the next run '
-                        'sends them under the same names')
+                        'sends them under the same names (exit 0 when all were queued)')
+    p.add_argument('--force-overwrite', action='store_true',
+                   help='with --repair, on an s3 target with overwrite = false: queue '
+                        'mismatch and stale windows too, the next run replacing the stored '
+                        'object once (else they are reported and left alone)')
     p.add_argument('--json', action='store_true', help='machine-readable report')
     p.add_argument('-v', '--verbose', action='store_true', help='list the ok windows too')
 

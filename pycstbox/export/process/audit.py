@@ -24,6 +24,8 @@ from typing import NamedTuple
 
 from pycstbox.export.errors import ExportError
 from pycstbox.export.job import EventsExportJob
+from pycstbox.export.process.verdict import differs as _differs
+from pycstbox.export.process.verdict import same_checksum as _same_checksum
 from pycstbox.export.process.window import first_window, next_window, window_containing
 from pycstbox.export.process.windowjob import upload_name
 
@@ -64,6 +66,7 @@ class JobAudit:
         self.counts = dict.fromkeys(STATUSES, 0)
         self.error = None
         self.repaired = []
+        self.not_repaired = []         # (jobid, why) of windows --repair could not queue
 
     def add(self, w):
         self.windows.append(w)
@@ -72,6 +75,14 @@ class JobAudit:
     @property
     def complete(self):
         return self.error is None and not any(self.counts[s] for s in GAPS)
+
+    @property
+    def repaired_all(self):
+        """After ``--repair``: every gap is queued (repaired now, or pending already)."""
+        queued = set(self.repaired)
+        return self.error is None and not self.not_repaired and not [
+            w for w in self.windows
+            if w.status in GAPS and w.status != 'pending' and w.jobid not in queued]
 
 
 class _Lookup:
@@ -110,7 +121,7 @@ def windows(job, tz, first, bound):
 
 
 def audit_job(config, job, *, records, pending, dead, watermark, transport=None,
-              reexport=None, since=None, progress=None):
+              reexport=None, since=None, progress=None, stat_transport=None):
     """Audit one job; returns a :class:`JobAudit`.
 
     :param records: journal records (dicts with aware ``start``/``end``), last per job id
@@ -120,6 +131,8 @@ def audit_job(config, job, *, records, pending, dead, watermark, transport=None,
     :param reexport: ``reexport(job, start, end) -> (events, sha256, bytes)`` for ``--deep``
     :param since: a ``date``: audit the windows from that local day on
     :param progress: ``progress(done, total, window_start)`` or None
+    :param stat_transport: makes another transport of the target (for the stats the
+        listing cannot answer, asked ahead a few at a time: :mod:`.statahead`), or None
     """
     from pycstbox.export import formats
     result = JobAudit(job.name, getattr(transport, 'type', ''))
@@ -140,6 +153,21 @@ def audit_job(config, job, *, records, pending, dead, watermark, transport=None,
     checker = _Checker(result, job, transport, reexport, todo, ext, config.site)
     if result.error:
         return result
+    if stat_transport is not None and checker.files is not None:
+        checker.ahead([journal.get(EventsExportJob.make_jobid(w.start), w.start)
+                       for w in todo if not waiting.get(EventsExportJob.make_jobid(w.start),
+                                                        w.start)
+                       and not lost.get(EventsExportJob.make_jobid(w.start), w.start)],
+                      stat_transport)
+    try:
+        _judge(config, job, result, todo, ext, checker, journal, waiting, lost, progress)
+    finally:
+        checker.close()
+    return result
+
+
+def _judge(config, job, result, todo, ext, checker, journal, waiting, lost, progress):
+    """One status per window of ``todo``, added to ``result``."""
     for done, w in enumerate(todo, 1):
         if progress is not None:
             progress(done, len(todo), w.start)
@@ -156,7 +184,6 @@ def audit_job(config, job, *, records, pending, dead, watermark, transport=None,
             result.add(checker.check(jobid, w, name, span.info if span else None))
         if result.error:
             break
-    return result
 
 
 class _Checker:
@@ -169,6 +196,7 @@ class _Checker:
         self.reexport = reexport
         self._digests = {}
         self.files = None          # {key: RemoteFile}, None when the target cannot be listed
+        self.stated = None         # a StatAhead when stats are fetched ahead
         self.prefix = ''
         self.why = ''
         if transport is None:
@@ -184,22 +212,57 @@ class _Checker:
         except ExportError as exc:
             result.error = 'cannot list target %s: %s' % (job.target, exc)
 
+    def ahead(self, spans, make_transport):
+        """Ask ahead for the stats the journaled windows of ``spans`` will need."""
+        from pycstbox.export.process.statahead import MINIMUM, StatAhead
+        keys = []
+        for span in spans:
+            rec = span.info if span is not None else None
+            if not rec or not rec.get('events') or rec.get('target') != self.job.target:
+                continue
+            key = rec.get('key') or rec.get('name') or ''
+            f = self.files.get(key)
+            if f is not None and not (f.sha256 or f.checksum) and (
+                    rec.get('s3_checksum') or getattr(self.transport, 'stat_checksum', False)):
+                keys.append(key)
+        if len(keys) >= MINIMUM:
+            self.stated = StatAhead(keys, make_transport)
+
+    def _stat(self, key):
+        """``transport.stat(key)``, or its answer fetched ahead."""
+        if self.stated is not None and key in self.stated:
+            return self.stated.take(key)
+        return self.transport.stat(key)
+
+    def close(self):
+        if self.stated is not None:
+            self.stated.close()
+
     def key(self, name, start):
         return self.transport.remote_key(name, job=self.job.name, start=start)
 
     def remote(self, key, need_checksum, journaled_checksum=False):
         """The receiver's RemoteFile for ``key`` (None when absent).
 
+        A key the listing does not show is asked for (``stat``): a listing only ever
+        proves presence, never absence (a store may leave keys out of a page), so
+        ``missing`` is said only when the receiver itself answers that the key is absent.
         When the listing gave no checksum, ``stat`` is asked for one if the transport
         says its ``stat`` has one (dir: hashes the file) or the receiver gave one at
         delivery (s3: HEAD with checksum mode).
         """
         f = self.files.get(key)
-        if f is None and not key.startswith(self.prefix):
-            f = self.transport.stat(key)      # delivered under another layout
-        if f is not None and need_checksum and not (f.sha256 or f.checksum) and (
+        if f is None:
+            return self.transport.stat(key)
+        if need_checksum and not (f.sha256 or f.checksum) and (
                 journaled_checksum or getattr(self.transport, 'stat_checksum', False)):
-            f = self.transport.stat(key) or f
+            f = self._stat(key) or f
+        return f
+
+    def confirmed(self, key, f, differs):
+        """``f`` once the receiver's own answer (``stat``) agrees that it ``differs``."""
+        if self.files.get(key) is f and differs(f):
+            return self.transport.stat(key)
         return f
 
     def digest(self, start, end):
@@ -242,20 +305,15 @@ class _Checker:
         if self.files is None:
             return self._deep(out('unverifiable', self.why, key, name), rec)
         f = self.remote(key, True, bool(rec.get('s3_checksum')))
+        f = self.confirmed(key, f, lambda f: _differs(f, rec) is not None)
         if f is None:
             return out('missing', 'not at the receiver (%d bytes, %d events delivered %s)'
                        % (rec.get('bytes') or 0, rec['events'], rec.get('delivered_at')),
                        key, name)
-        if f.size != rec.get('bytes'):
-            return out('mismatch', '%d bytes at the receiver, %s delivered'
-                       % (f.size, rec.get('bytes')), key, name)
-        if f.sha256 and rec.get('sha256') and f.sha256 != rec['sha256']:
-            return out('mismatch', 'same size, other SHA-256 at the receiver (%s, %s delivered)'
-                       % (f.sha256[:12], rec['sha256'][:12]), key, name)
-        if f.checksum and rec.get('s3_checksum') and f.checksum != rec['s3_checksum']:
-            return out('mismatch', 'checksum %s at the receiver, %s delivered'
-                       % (f.checksum, rec['s3_checksum']), key, name)
-        how = 'SHA-256' if f.sha256 else 'checksum' if f.checksum else 'size'
+        why = _differs(f, rec)
+        if why is not None:
+            return out('mismatch', why, key, name)
+        how = 'SHA-256' if f.sha256 else 'checksum' if _same_checksum(f, rec) else 'size'
         return self._deep(out('ok', '%d bytes, %s checked' % (f.size, how), key, name), rec)
 
     def _deep(self, found, rec):
@@ -283,3 +341,4 @@ class _Checker:
                        're-export (%d bytes, %d events)' % (f.size, d[2], d[0]), key)
         return out('ok', 'no journal line (delivered before the journal existed?); %d bytes '
                    'at the receiver%s' % (f.size, ', equal to a re-export' if d else ''), key)
+

@@ -16,6 +16,11 @@ An empty window has ``"events": 0`` and no ``name``/``key``/``bytes``/``sha256``
 - A kill during the append may leave a torn last line: the reader skips any line that
   is not a complete JSON object (counted in :attr:`Journal.skipped`), and the next
   append starts on a new line, so the torn bytes never spoil a good line.
+- Each line's fields are checked as the state reader checks its file (:func:`check`):
+  times as written (``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``), ``events`` and ``bytes`` whole
+  numbers >= 0, ``sha256`` 64 lowercase hex digits, strings where strings are
+  written.  A line that fails is skipped and reported (a warning naming the file, the
+  line and the field), never fatal: whatever the file holds, audit and status work.
 - A crash between the append and the deletion of the backlog entry leaves the window
   pending: it is sent again and journaled twice.  :meth:`Journal.latest` keeps the
   last line of each job id.
@@ -27,6 +32,7 @@ import datetime
 import json
 import logging
 import os
+import re
 
 from pycstbox.export.atomic import fsync_dir
 
@@ -37,6 +43,11 @@ LIMIT = 1024 * 1024
 #: the fields of a line, in the order written
 FIELDS = ('jobid', 'start', 'end', 'target', 'name', 'key', 'bytes', 'sha256', 'events',
           'delivered_at', 's3_checksum')
+
+
+#: a time as :func:`iso` writes it
+TIME = re.compile(r'\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z\Z')
+SHA256 = re.compile(r'[0-9a-f]{64}\Z')
 
 
 def iso(t):
@@ -50,6 +61,50 @@ def iso(t):
 def parse_time(text):
     """Inverse of :func:`iso` (aware UTC)."""
     return datetime.datetime.fromisoformat(text.replace('Z', '+00:00')).astimezone(UTC)
+
+
+def _count(v):
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _time(rec, field):
+    v = rec.get(field)
+    if not isinstance(v, str) or not TIME.match(v):
+        raise ValueError('%s is not a time as the journal writes it (YYYY-MM-DDTHH:MM:SSZ)'
+                         % field)
+    try:
+        return parse_time(v)
+    except ValueError:
+        raise ValueError('%s is not a valid time' % field) from None
+
+
+def check(rec):
+    """A journal line (a decoded JSON value) with ``start``/``end`` parsed; raises
+    ValueError naming the first field of the wrong type."""
+    if not isinstance(rec, dict):
+        raise ValueError('not a JSON object')
+    if not isinstance(rec.get('jobid'), str) or not rec['jobid']:
+        raise ValueError('jobid is not a string')
+    start, end = _time(rec, 'start'), _time(rec, 'end')
+    if end <= start:
+        raise ValueError('end is not after start')
+    _time(rec, 'delivered_at')
+    if not isinstance(rec.get('target'), str):
+        raise ValueError('target is not a string')
+    if not _count(rec.get('events')):
+        raise ValueError('events is not a whole number >= 0')
+    full = rec['events'] > 0
+    for field in ('name', 'key', 's3_checksum'):
+        v = rec.get(field)
+        if not (isinstance(v, str) or v is None and (field != 'name' or not full)):
+            raise ValueError('%s is not a string' % field)
+    v = rec.get('bytes')
+    if not (_count(v) or v is None and not full):
+        raise ValueError('bytes is not a whole number >= 0')
+    v = rec.get('sha256')
+    if not (isinstance(v, str) and SHA256.match(v) or v is None and not full):
+        raise ValueError('sha256 is not 64 lowercase hexadecimal digits')
+    return dict(rec, start=start, end=end)
 
 
 def record(jobid, start, end, target, *, events, delivered_at, name=None, key=None,
@@ -118,31 +173,12 @@ class Journal:
                 continue
             with f:
                 for number, raw in enumerate(f, 1):
-                    rec = self._decode(raw)
-                    if rec is None:
+                    try:
+                        yield decode(raw)
+                    except ValueError as exc:
                         if raw.strip():
                             self.skipped += 1
-                            log.warning('journal %s line %d is incomplete or unreadable: '
-                                        'skipped', path, number)
-                        continue
-                    yield rec
-
-    @staticmethod
-    def _decode(raw):
-        if not raw.endswith(b'\n'):
-            return None
-        try:
-            rec = json.loads(raw)
-        except ValueError:
-            return None
-        if not isinstance(rec, dict) or not isinstance(rec.get('jobid'), str):
-            return None
-        try:
-            rec['start'] = parse_time(rec['start'])
-            rec['end'] = parse_time(rec['end'])
-        except (KeyError, TypeError, ValueError, AttributeError):
-            return None
-        return rec
+                            log.warning('journal %s line %d skipped: %s', path, number, exc)
 
     def latest(self):
         """``{jobid: record}``: the last line of each job id (a resend replaces)."""
@@ -150,3 +186,14 @@ class Journal:
         for rec in self.read():
             out[rec['jobid']] = rec
         return out
+
+
+def decode(raw):
+    """The record of one raw line (bytes); raises ValueError saying what is wrong."""
+    if not raw.endswith(b'\n'):
+        raise ValueError('incomplete (no end of line: torn by a crash?)')
+    try:
+        rec = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise ValueError('not JSON') from None
+    return check(rec)

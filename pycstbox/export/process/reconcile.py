@@ -97,7 +97,9 @@ def run_audit(config, jobs, *, transport_factory, reexport=None, since=None, pro
                                watermark=watermark, transport=transport, reexport=reexport,
                                since=since,
                                progress=(lambda d, t, at, n=name: progress(n, d, t, at))
-                               if progress else None)
+                               if progress else None,
+                               stat_transport=(lambda t=target: transport_factory(
+                                   t, config.site)) if target is not None else None)
         except ExportError as exc:
             result = JobAudit(name)
             result.error = str(exc)
@@ -114,8 +116,25 @@ def run_audit(config, jobs, *, transport_factory, reexport=None, since=None, pro
     return results
 
 
-def repair(config, results, *, now):
-    """Queue every repairable window again (under the run lock); fills ``result.repaired``.
+#: why a window is not queued on a target that never replaces an object
+NO_OVERWRITE = 'cannot be replaced (overwrite = false): --force-overwrite replaces it once'
+
+
+def _no_overwrite(config, job):
+    """Whether the job's target refuses to replace a stored object (s3 overwrite = false)."""
+    target = config.targets.get(config.jobs[job].target) if job in config.jobs else None
+    return target is not None and target.type == 's3' and \
+        target.options.get('overwrite', True) is False
+
+
+def repair(config, results, *, now, force_overwrite=False):
+    """Queue every repairable window again (under the run lock); fills ``result.repaired``
+    and ``result.not_repaired``.
+
+    On an s3 target with ``overwrite = false`` a ``mismatch`` or ``stale`` window could
+    not be replaced (the run would get 412 and dead-letter it): it is reported and left
+    alone, unless ``force_overwrite``: its backlog entry then says ``overwrite: true``,
+    and the run replaces the stored object for this window only.
 
     :raises LockError: when a run holds the lock
     """
@@ -126,10 +145,19 @@ def repair(config, results, *, now):
             todo = [w for w in result.windows if w.status in REPAIRABLE]
             if not todo:
                 continue
+            keep = _no_overwrite(config, result.job)
             b = Backlog(result.job, root=os.path.join(config.state_dir, 'backlog'))
             for w in todo:
+                replace = keep and w.status != 'missing'
+                if replace and not force_overwrite:
+                    result.not_repaired.append((w.jobid, NO_OVERWRITE))
+                    continue
                 if w.jobid not in b:
-                    b[w.jobid] = entry_parms(result.job, Window(w.start, w.end), now)
+                    parms = entry_parms(result.job, Window(w.start, w.end), now)
+                    if replace:
+                        parms['overwrite'] = True
+                    b[w.jobid] = parms
                 result.repaired.append(w.jobid)
-            log.warning('job %s: %d window(s) queued again by audit --repair', result.job,
-                        len(todo))
+            if result.repaired:
+                log.warning('job %s: %d window(s) queued again by audit --repair',
+                            result.job, len(result.repaired))

@@ -18,6 +18,7 @@ import os
 
 from pycstbox.export.job import EventsExportJob
 from pycstbox.export.process import clock
+from pycstbox.export.process import journal
 from pycstbox.export.process.state import JobState
 from pycstbox.export.atomic import list_names
 from pycstbox.export.process.deadletter import DeadLetters
@@ -54,7 +55,8 @@ def last_delivery(state_dir, job):
     """The last line of ``journal/<job>.jsonl`` (DESIGN section 12) as a dict, or None.
 
     Read from the end of the file (a rotated, still empty journal: the older
-    generation); a torn or foreign last line is skipped for the one before it.
+    generation); a torn, foreign or ill-typed last line (:func:`journal.check`) is
+    skipped for the one before it.
     """
     base = os.path.join(state_dir, 'journal', job + '.jsonl')
     for path in (base, base + '.1'):
@@ -71,13 +73,12 @@ def last_delivery(state_dir, job):
             lines = lines[1:]                  # the first one may be cut
         for line in reversed(lines):
             try:
-                rec = json.loads(line)
-            except ValueError:
+                rec = journal.check(json.loads(line))   # the audit's own check of a line
+            except (ValueError, RecursionError):
                 continue
-            if isinstance(rec, dict) and isinstance(rec.get('delivered_at'), str):
-                return {'at': rec['delivered_at'], 'window': rec.get('jobid'),
-                        'events': _count(rec.get('events')), 'bytes': _count(rec.get('bytes')),
-                        'name': rec.get('name') if isinstance(rec.get('name'), str) else None}
+            return {'at': rec['delivered_at'], 'window': rec.get('jobid'),
+                    'events': _count(rec.get('events')), 'bytes': _count(rec.get('bytes')),
+                    'name': rec.get('name')}
     return None
 
 

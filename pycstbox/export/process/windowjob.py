@@ -107,9 +107,17 @@ class WindowJob(EventsExportJob):
             transport = self._transport()
             kw = {'meta': {'start': self.start, 'end': self.end, 'events': self.count,
                            'sha256': self.sha256}} if takes_meta(transport) else {}
-            self.delivery = transport.send(
-                self.artifact.path, self.upload_name, job=self.cfg.name,
-                key=self.idempotency_key, start=self.start, **kw)
+            forced = self.parms.get('overwrite') is True and \
+                getattr(transport, 'overwrite', None) is False
+            if forced:                  # audit --repair --force-overwrite: this window only
+                transport.overwrite = True
+            try:
+                self.delivery = transport.send(
+                    self.artifact.path, self.upload_name, job=self.cfg.name,
+                    key=self.idempotency_key, start=self.start, **kw)
+            finally:
+                if forced:
+                    transport.overwrite = False
         except ExportError:
             self.send_failed = True
             raise

@@ -12,11 +12,16 @@ a request that fails on a reused connection before any answer goes once more on 
 - Key: ``key`` template (default ``{prefix}site={site}/job={job}/date={date}/{name}``,
   Hive-style partitions); ``{date}`` is the window start's date in the configured time
   zone (today's for outbox files).  The same window always lands on the same key.
-- Below ``multipart_threshold`` one PUT with ``x-amz-checksum-sha256`` of the file;
+- Below ``multipart_threshold`` one PUT with ``x-amz-checksum-sha256`` of the file (and
+  ``x-amz-sdk-checksum-algorithm: SHA256``, without which some stores neither keep nor
+  verify it);
   above, a multipart upload declaring ``x-amz-checksum-algorithm: SHA256``, each part
   read from the file when it is sent, with its own checksum (the object then holds the
   composite checksum ``base64(sha256(part digests))-N``); any failure aborts the upload
   (best effort).  Hashes are computed from the staged file, a chunk at a time.
+- Our checksum is the truth (:mod:`.s3checksum`): a store answering another one has not
+  stored our bytes (temporary failure); the Delivery carries ours when the store
+  confirmed it, '' when it gave none; the store's value is never adopted.
 - ``overwrite = false``: ``If-None-Match: *``; a 412 counts as delivered only when the
   stored object's checksum equals ours (like for like; GET and hash when the store keeps
   none), otherwise it is a permanent conflict and the stored object is left untouched.
@@ -206,7 +211,7 @@ class S3Transport(Transport):
     def _put(self, fd, size, okey, what, name='', meta=None):
         digest = hash_range(fd, 0, size)
         checksum = b64(digest)
-        headers = {'x-amz-checksum-sha256': checksum,
+        headers = {'x-amz-checksum-sha256': checksum, 'x-amz-sdk-checksum-algorithm': 'SHA256',
                    'Content-Type': 'application/octet-stream'}
         headers.update(s3object.object_headers(name or okey, self.options, meta, digest.hex()))
         if not self.overwrite:
@@ -216,10 +221,11 @@ class S3Transport(Transport):
                                      what=what, ok=(200, 201, 412))
         if status == 412:
             return self.existing(fd, size, okey, checksum, what)
-        return rh.get('x-amz-checksum-sha256') or checksum
+        return self.confirmed(checksum, rh.get('x-amz-checksum-sha256'), checksum, what)
 
     def existing(self, fd, size, okey, checksum, what):
-        """After a 412: the stored object's checksum when it equals ours, else permanent."""
+        """After a 412: our checksum of the stored object's form when it holds our bytes
+        ('' when the store keeps none), else permanent."""
         from pycstbox.export.transports.s3multipart import same_object
         stored = same_object(self, fd, size, okey, checksum)
         if stored is None:
@@ -230,6 +236,10 @@ class S3Transport(Transport):
         log.info('target %s: %s already stored with the same content', self.name,
                  printable(okey))
         return stored
+
+    def confirmed(self, ours, theirs, full, what):
+        """Our checksum once the store's answer agrees ('' when it gave none); raises."""
+        return _confirmed(self, ours, theirs, full, what)
 
     # -- listing -------------------------------------------------------------------
     def stat(self, key):
@@ -242,21 +252,10 @@ class S3Transport(Transport):
                           h.get('x-amz-checksum-sha256') or '')
 
     def listing(self, prefix=''):
-        """Paged ListObjectsV2 under ``prefix`` (1,000 keys a page): RemoteFile per object."""
-        token = None
-        while True:
-            params = [('list-type', '2'), ('prefix', prefix), ('max-keys', str(self.page_size))]
-            if token:
-                params.append(('continuation-token', token))
-            _, _, body = self.request('GET', params=params, what='listing of %s' % prefix)
-            xml = body.decode('utf-8', 'replace')
-            for block in s3wire.xml_blocks(xml, 'Contents'):
-                yield RemoteFile(s3wire.xml_tag(block, 'Key'),
-                                 int(s3wire.xml_tag(block, 'Size') or 0), '',
-                                 s3wire.xml_tag(block, 'ChecksumSHA256'))
-            token = s3wire.xml_tag(xml, 'NextContinuationToken')
-            if s3wire.xml_tag(xml, 'IsTruncated') != 'true' or not token:
-                return
+        """Paged ListObjectsV2 under ``prefix`` (1,000 keys a page), each page read whole
+        and checked (:mod:`.s3listing`): RemoteFile per object."""
+        from pycstbox.export.transports.s3listing import listing
+        return listing(self, prefix)
 
     # -- check ---------------------------------------------------------------------
     def check(self):
@@ -282,6 +281,17 @@ class S3Transport(Transport):
     def __repr__(self):
         return '<S3Transport s3 target=%r endpoint=%r bucket=%r>' % (
             self.name, self.endpoint, self.bucket)
+
+
+def _confirmed(t, ours, theirs, full, what):
+    """Our checksum once the store's answer ``theirs`` agrees with it ('' when the store
+    gave none); a store naming other bytes has not stored ours: temporary failure."""
+    from pycstbox.export.transports.s3checksum import same
+    verdict = same(ours, theirs or '', full)
+    if verdict is False:
+        raise t.temporary('%s: the store answered checksum %s, ours is %s: it has not stored '
+                          'the bytes sent (will retry)' % (what, printable(theirs)[:80], ours))
+    return ours if verdict else ''
 
 
 def hash_range(fd, offset, length):

@@ -4,7 +4,8 @@ Permanent (a person must act): 403 (SignatureDoesNotMatch, InvalidAccessKeyId,
 AccessDenied), 404 NoSuchBucket, 400 other than BadDigest, other 4xx, redirects,
 TLS verification failures.  Temporary (retried at the next slot): RequestTimeTooSkewed
 (its message names the box clock and says to set the time), BadDigest, 408, 409, 429,
-5xx (503 SlowDown), NoSuchUpload, refused, reset, timeouts, a passed deadline.
+5xx (503 SlowDown), NoSuchUpload, InvalidPart (at completion: the parts are sent
+again), refused, reset, timeouts, a passed deadline.
 Every message names the operation, the HTTP status, the S3 code and what to do.
 """
 
@@ -28,6 +29,7 @@ _HINTS = {
 _TEMPORARY_CODES = {'BadDigest', 'RequestTimeTooSkewed', 'SlowDown', 'NoSuchUpload',
                     'RequestTimeout', 'InternalError', 'ServiceUnavailable',
                     'OperationAborted'}
+_TEMPORARY_CODES |= {'InvalidPart'}     # a part the store lost: the next attempt sends all
 
 
 class Classifier:

@@ -10,9 +10,13 @@
   down) are aborted too (:func:`sweep`).  At most 10,000 parts: a larger file gets larger
   parts.  Returns the composite checksum ``base64(sha256(part digests))-N``.
 - :func:`same_object`: after a 412 (``overwrite = false``), whether the stored object
-  holds our bytes, compared like for like: its full checksum with ours, its composite
-  checksum with ours computed with its part size (``HEAD ?partNumber=1``), or, when the
-  store keeps no checksum, its bytes (GET, hashed while streamed).
+  holds our bytes, compared like for like (:mod:`.s3checksum`): its full checksum with
+  ours, its composite checksum (with or without "-N") with ours computed with its part
+  size (``HEAD ?partNumber=1``), or, when the store keeps no checksum, its bytes (GET,
+  hashed while streamed).  What is returned is always our own checksum.
+- The completion's checksum (else the stored object's, HEAD) is compared with ours:
+  another one means the store has not stored our bytes (temporary failure); ours is
+  returned, never the store's.
 """
 
 import hashlib
@@ -20,6 +24,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from pycstbox.export.transports.filename import printable
+from pycstbox.export.transports.s3checksum import same, split
 from pycstbox.export.transports.s3wire import FileRange, xml_blocks, xml_tag
 
 log = logging.getLogger(__name__)
@@ -99,7 +104,12 @@ def upload(t, fd, size, okey, what, headers=None):
     sweep(t, okey)
     if status == 412:
         return t.existing(fd, size, okey, ours, what)
-    return xml_tag(body, 'ChecksumSHA256') or ours
+    theirs = xml_tag(body, 'ChecksumSHA256')
+    if not theirs:                          # moto says nothing at completion: ask (HEAD)
+        stored = t.stat(okey)
+        theirs = stored.checksum if stored is not None else ''
+    full = _b64(_hash(fd, 0, size)) if theirs and same(ours, theirs) is None else ''
+    return t.confirmed(ours, theirs, full, '%s (completion)' % what)
 
 
 def _xml(text):
@@ -134,7 +144,10 @@ def sweep(t, okey):
 
 
 def same_object(t, fd, size, okey, ours):
-    """The stored object's checksum when it holds the bytes of ``fd``, else None."""
+    """Whether the stored object ``okey`` holds the bytes of ``fd``: our checksum of them
+    in the stored object's form (full, or composite with its part size: computed by us,
+    never the store's value), '' when the store keeps no checksum and its bytes are ours,
+    None when it holds other bytes."""
     stored = t.stat(okey)
     if stored is None:
         raise t.temporary('%s: the store said the key exists, then that it does not '
@@ -142,18 +155,20 @@ def same_object(t, fd, size, okey, ours):
     if stored.size != size:
         return None
     c = stored.checksum
-    if c and '-' in c:
-        if ours.endswith('-' + c.rsplit('-', 1)[1]) and ours == c:
-            return c
-        _, h, _ = t.request('HEAD', okey, params=[('partNumber', '1')], ok=(200, 206),
-                            what='HEAD of part 1 of %s' % printable(okey))
-        psize = int(h.get('Content-Length') or 0)
-        if psize <= 0:
-            return None
-        mine = composite([_hash(fd, off, length) for _, off, length in part_ranges(size, psize)])
-        return c if mine == c else None
-    if c:
-        return c if _b64(_hash(fd, 0, size)) == c else None
-    h = hashlib.sha256()
-    t.request('GET', okey, sink=h.update, expect=size, what='GET of %s' % printable(okey))
-    return '' if h.digest() == _hash(fd, 0, size) else None
+    if not c:
+        h = hashlib.sha256()
+        t.request('GET', okey, sink=h.update, expect=size, what='GET of %s' % printable(okey))
+        return '' if h.digest() == _hash(fd, 0, size) else None
+    if same(ours, c):
+        return ours
+    if split(c)[1] is None:                 # a full checksum, or a composite without "-N"
+        full = _b64(_hash(fd, 0, size))
+        if full == c:
+            return full
+    _, h, _ = t.request('HEAD', okey, params=[('partNumber', '1')], ok=(200, 206),
+                        what='HEAD of part 1 of %s' % printable(okey))
+    psize = int(h.get('Content-Length') or 0)
+    if psize <= 0:
+        return None
+    mine = composite([_hash(fd, off, length) for _, off, length in part_ranges(size, psize)])
+    return mine if same(mine, c) else None
