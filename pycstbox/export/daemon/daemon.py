@@ -54,6 +54,7 @@ import time
 
 from pycstbox.export.process.runtime import runtime_dir
 from pycstbox.export.daemon.scheduler import ProcessLane, _iso, _utcnow
+from pycstbox.export.daemon.preload import preload
 
 log = logging.getLogger(__name__)
 UTC = datetime.timezone.utc
@@ -140,6 +141,7 @@ class Daemon:
         signal.signal(signal.SIGTERM, self._on_stop)
         signal.signal(signal.SIGINT, self._on_stop)
         signal.signal(signal.SIGHUP, self._on_hup)
+        preload(self.config)            # no lane imports a module first (issue 19)
         self.watcher = OutboxWatcher(wake=self.wake)
         self.watcher.apply(self.config)
         self.lane = ProcessLane(self.config, self.runtime_dir, self.wake)
@@ -235,6 +237,7 @@ class Daemon:
             setup_logging(self.args, new, logsetup)
         except OSError as exc:
             log.error('log settings not applied: cannot open the log file: %s', exc)
+        preload(new)                    # a new target type: its libraries, before its lane
         self.config = new
         self.watcher.apply(new)
         self.lane.update(new)

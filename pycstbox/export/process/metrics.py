@@ -150,6 +150,12 @@ def _client():
     return prometheus_client
 
 
+def preload():
+    """Import prometheus_client now: cbx-exportd's main thread, before its lanes start (a
+    first import inside a lane can deadlock with another lane's); True when installed."""
+    return _client() is not None
+
+
 class Textfile:
     """``[metrics] textfile``: written when the metric text differs from the file's."""
 
