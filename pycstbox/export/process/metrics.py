@@ -49,7 +49,11 @@ SITE_METRICS = {
     'daemon_up': '1 when cbx-exportd runs.',
     'daemon_start_time_seconds': 'When the running cbx-exportd started (0: not running).',
     'state_dir_problem': '1 when the state directory cannot be written (read-only file system).',
+    'daemon_restarts': 'Times cbx-exportd replaced itself because a lane stalled, since started.',
 }
+#: per daemon lane (labels site, lane)
+LANE_STALLED = ('lane_stalled', '1 when the daemon lane made no progress past its bound, or '
+                'its stall made the daemon restart itself in the last hour.')
 
 _warned = False
 
@@ -109,6 +113,25 @@ def samples(doc):
                 {'site': site}, seconds(daemon.get('started')) if up else 0))
     out.append((PREFIX + 'state_dir_problem', SITE_METRICS['state_dir_problem'],
                 {'site': site}, int(bool(doc.get('state_dir_problem')))))
+    out.extend(_lanes(doc, site, up))
+    return out
+
+
+def _lanes(doc, site, up):
+    """``lane_stalled{lane}`` for each lane of the running daemon, ``daemon_restarts``."""
+    daemon = doc['daemon']
+    restarted = daemon.get('restarted') if up else None
+    restarted = restarted if isinstance(restarted, dict) else {}
+    stalled = {s.get('lane') for s in daemon.get('stalled') or () if isinstance(s, dict)}
+    recent = seconds(doc['now']) - seconds(restarted.get('at')) < 3600
+    if restarted.get('lane') and recent:
+        stalled.add(restarted['lane'])
+    lanes = sorted(set(daemon.get('lanes') or ()) | stalled) if up else []
+    out = [(PREFIX + LANE_STALLED[0], LANE_STALLED[1], {'site': site, 'lane': lane},
+            int(lane in stalled)) for lane in lanes if isinstance(lane, str)]
+    count = restarted.get('count')
+    out.append((PREFIX + 'daemon_restarts', SITE_METRICS['daemon_restarts'], {'site': site},
+                count if isinstance(count, int) and count >= 0 else 0))
     return out
 
 
