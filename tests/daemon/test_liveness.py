@@ -158,15 +158,17 @@ def test_hung_lane_detected_daemon_comes_back_and_delivers(tmp_path, http_peer, 
     past its bound, status.json says so, the daemon re-executes itself (same pid, a fresh
     process) and delivers the file; the new status names the restart and its cause."""
     cfg, outbox = outbox_setup
+    prom = tmp_path / 'metrics' / 'cstbox_export.prom'
+    prom.parent.mkdir()
     with open(cfg) as f:
         text = f.read().replace('timeout = 30', 'timeout = 3600')
     with open(cfg, 'w') as f:
-        f.write(text)
+        f.write(text + '\n[metrics]\ntextfile = "%s"\n' % prom)
     http_peer.behave('hang', delay=600, times=1)
     peer = NotifySocket(str(tmp_path / 'notify'))
     d = DaemonProc(tmp_path, cfg)
     d.env.update(CBX_EXPORT_LIVENESS_BOUND='4', NOTIFY_SOCKET=peer.address,
-                 WATCHDOG_USEC='2000000')
+                 WATCHDOG_USEC='2000000', CBX_EXPORT_METRICS_INTERVAL='0.5')
     try:
         d.start()
         started = _status(d)['started']
@@ -197,7 +199,13 @@ def test_hung_lane_detected_daemon_comes_back_and_delivers(tmp_path, http_peer, 
         from jsonschema import Draft202012Validator
         with open(SCHEMA_PATH) as f:
             assert not list(Draft202012Validator(json.load(f)).iter_errors(doc))
-        assert doc['daemon']['restarted']['lane'] == 'outbox-web'
+        assert doc['daemon']['restarted']['lane'] == 'outbox-web' and js.returncode == 1
+        site = 'site="lyon-b12"'
+        want = ['cstbox_export_lane_stalled{lane="outbox-web",%s} 1.0' % site,
+                'cstbox_export_lane_stalled{lane="process",%s} 0.0' % site,
+                'cstbox_export_daemon_restarts{%s} 1.0' % site]
+        wait_for(lambda: all(w in prom.read_text() for w in want), 10,
+                 what='lane_stalled in the metrics')
         print('hang -> found %.1f s, -> delivered %.1f s' % (t_found - t_hang, t_back - t_hang))
     finally:
         d.kill()

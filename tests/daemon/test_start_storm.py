@@ -7,6 +7,7 @@ what the lanes need in its main thread before they start (daemon/preload.py).
 
 import os
 import socket
+import subprocess
 import sys
 
 from tests.daemon.conftest import wait_for
@@ -53,6 +54,40 @@ def test_no_lane_imports_a_module_first(tmp_path):
                        'dead letter %s/bad-%s.csv' % (t, t) in log for t in failing)
         ok = s.run(40, until=failures_seen)
         assert ok, 'not delivered: %s\n%s' % (s.delivered(), s.log()[-3000:])
+    first = out.read_text() if out.exists() else ''
+    assert first == '', 'modules first imported inside a lane:\n' + first
+
+
+def test_reload_imports_new_target_types_in_the_main_thread(tmp_path):
+    """Targets of new types added by SIGHUP (http, ftp, sftp) and metrics turned on: their
+    libraries are imported by the main thread before their lanes start."""
+    import signal
+    with Peers(tmp_path / 'peers') as peers:
+        out = tmp_path / 'imports.txt'
+        s = Start(peers, tmp_path / 'start', 0,
+                  command=[sys.executable, os.path.join(HERE, 'importwatch.py'), str(out)])
+        full = s.config()
+        s.prepare()
+        head = full.split('[metrics]')[0]            # site, state, store: no job, no target
+        with open(s.cfg, 'w') as f:
+            f.write(head + '[targets.d]\ntype = "dir"\npath = "%s"\n' % s.dir_target)
+        log = open(tmp_path / 'daemon.log', 'wb')
+        s.log_path = str(tmp_path / 'daemon.log')
+        s.proc = subprocess.Popen(s.command + ['-c', s.cfg, '-L', 'DEBUG'], env=s.env,
+                                  stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_for(lambda: os.path.exists(os.path.join(s.dir_target, s.files['d'][0])), 20,
+                     what='the dir lane')
+            with open(s.cfg, 'w') as f:
+                f.write(full)
+            s.proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: 'configuration reloaded' in s.log(), 20, what='the reload')
+            for t in s.targets:
+                s._drop(t, s.files[t][2])
+            wait_for(lambda: not s.delivered(), 30, what='every file after the reload')
+        finally:
+            s.stop()
+            log.close()
     first = out.read_text() if out.exists() else ''
     assert first == '', 'modules first imported inside a lane:\n' + first
 
