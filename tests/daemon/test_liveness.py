@@ -210,3 +210,37 @@ def test_hung_lane_detected_daemon_comes_back_and_delivers(tmp_path, http_peer, 
     finally:
         d.kill()
         peer.close()
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.none(), st.integers(0, 4000)),
+                          st.integers(0, 5000)), min_size=1, max_size=20))
+def test_overdue_exactly_when_past_the_last_beats_bound(steps):
+    """Whatever the beats and the pauses, a lane is overdue iff the time since its last beat
+    exceeds that beat's bound (idle wait when None) plus the margin, and never otherwise."""
+    clock = [0.0]
+    hb = liveness.Heartbeat('x', clock=lambda: clock[0])
+    hb.cap = None
+    for bound, pause in steps:
+        hb.beat(bound)
+        clock[0] += pause
+        allowed = (liveness.IDLE_WAIT if bound is None else bound) + liveness.MARGIN
+        late = hb.overdue()
+        assert (late is not None) == (pause > allowed)
+        if late is not None:
+            assert late[0] == pause and late[1] == allowed
+    assert hb.wait_time(None) == liveness.IDLE_WAIT and hb.wait_time(5) == 5
+
+
+def test_restart_record_counts_restarts():
+    """Each self-restart hands the next process a record whose count grows by one."""
+    stall = ('outbox-web', 130.4, 130.0, 'sending a.csv')
+    first = json.loads(liveness.restart_record(stall, {}))
+    assert (first['lane'], first['stalled_for'], first['bound'], first['count']) == \
+        ('outbox-web', 130, 130, 1)
+    again = liveness.restart_record(stall, {liveness.RESTART_ENV: json.dumps(first)})
+    assert json.loads(again)['count'] == 2
+    assert liveness.last_restart({liveness.RESTART_ENV: 'garbage'}) is None
