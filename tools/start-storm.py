@@ -26,6 +26,7 @@ def main():
     ap.add_argument('-n', '--count', type=int, default=30)
     ap.add_argument('--hog', type=int, default=2, help='busy-looping processes (default 2)')
     ap.add_argument('--deadline', type=float, default=20.0, help='seconds per start')
+    ap.add_argument('--parallel', type=int, default=1, help='starts at a time (default 1)')
     ap.add_argument('--no-sftp', action='store_true')
     args = ap.parse_args()
     root = tempfile.mkdtemp(prefix='cbx-storm-')
@@ -36,7 +37,7 @@ def main():
             s.first if s.first is not None else float('nan'),
             '%.2f s' % s.done if s.done is not None else '-'), flush=True)
     starts, summary = storm(root, args.count, args.deadline, args.hog, not args.no_sftp,
-                            report=report)
+                            report=report, parallel=args.parallel)
     print('attempted %(attempted)d, delivered %(delivered)d (sftp lane: %(sftp)s)' % summary)
     for k in ('first_median', 'first_max', 'all_median', 'all_max'):
         if summary[k] is not None:

@@ -215,17 +215,19 @@ class Start:
             return f.read()
 
 
-def storm(root, count, deadline=20.0, hog=1, sftp=True, env=None, report=None):
-    """``count`` starts under ``hog`` busy processes: (list of Start, summary dict)."""
+def storm(root, count, deadline=20.0, hog=1, sftp=True, env=None, report=None, parallel=1):
+    """``count`` starts under ``hog`` busy processes, ``parallel`` at a time:
+    (list of Start, summary dict)."""
+    from concurrent.futures import ThreadPoolExecutor
     root = str(root)
     starts = []
     with Peers(os.path.join(root, 'peers'), sftp=sftp) as peers, cpu_hog(hog):
-        for i in range(count):
-            s = Start(peers, os.path.join(root, 'start%03d' % i), i, env)
-            ok = s.run(deadline)
-            starts.append(s)
-            if report:
-                report(s, ok)
+        starts = [Start(peers, os.path.join(root, 'start%03d' % i), i, env)
+                  for i in range(count)]
+        with ThreadPoolExecutor(parallel) as pool:
+            for s, ok in zip(starts, pool.map(lambda s: s.run(deadline), starts)):
+                if report:
+                    report(s, ok)
     good = [s for s in starts if s.done is not None]
     firsts = [s.first for s in starts if s.first is not None]
     dones = [s.done for s in good]
