@@ -194,11 +194,11 @@ class Daemon:
     def _restart(self):
         """A lane is stalled: say so, then replace this process with a fresh one."""
         stall = max(self.stalls, key=lambda s: s[1])
-        log.error('%s: cbx-exportd restarts itself (a fresh process; nothing is lost)',
-                  '; '.join(liveness.describe(s) for s in self.stalls))
+        liveness.bounded(log.error, '%s: cbx-exportd restarts itself (a fresh process; '
+                         'nothing is lost)', '; '.join(liveness.describe(s) for s in self.stalls))
         self._last_status = None
         self._last_write = 0.0
-        self.write_status()
+        liveness.bounded(self.write_status)
         os.environ[liveness.RESTART_ENV] = liveness.restart_record(stall)
 
         def release():
@@ -207,7 +207,6 @@ class Daemon:
                 self._state_lock.release()
             os.close(self._lockfd)
         liveness.reexec(release)
-        logging.shutdown()
         os._exit(70)
 
     def shutdown(self):

@@ -213,6 +213,16 @@ class Watchdog:
         return stalls, interval
 
 
+def bounded(fn, *args, timeout=5.0):
+    """``fn(*args)`` in a helper thread, waited for at most ``timeout`` s: the stalled lane
+    may hold a lock ``fn`` needs (a log handler's, inside a hung write), and the restart
+    must happen anyway."""
+    import threading
+    t = threading.Thread(target=fn, args=args, name='restart-helper', daemon=True)
+    t.start()
+    t.join(timeout)
+
+
 def reexec(release, environ=os.environ):
     """Replace this process with a fresh one running the same command line.
 
@@ -222,11 +232,14 @@ def reexec(release, environ=os.environ):
     """
     import sys
     release()
-    for h in logging.getLogger().handlers:
-        try:
-            h.flush()
-        except Exception:  # noqa: BLE001
-            pass
+
+    def flush():
+        for h in logging.getLogger().handlers:
+            try:
+                h.flush()
+            except Exception:  # noqa: BLE001
+                pass
+    bounded(flush)
     argv = list(getattr(sys, 'orig_argv', None) or [sys.executable] + sys.argv)
     try:
         os.execve(sys.executable, argv, dict(environ))
