@@ -286,3 +286,14 @@ def _skip_empty_days(lo, end, days):
         return end
     first = min(later)
     return max(lo, datetime(first.year, first.month, first.day, tzinfo=lo.tzinfo))
+
+
+def preload():
+    """Import dbus now (cbx-exportd's main thread, before its lanes start: a first import
+    inside a lane can deadlock with another lane's); False when python3-dbus is missing."""
+    try:
+        import dbus             # noqa: F401
+        import dbus.lowlevel    # noqa: F401
+    except ImportError:
+        return False
+    return True

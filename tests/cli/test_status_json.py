@@ -91,7 +91,7 @@ def scraped_matches_status(tmp_path, doc):
         if name.startswith('cstbox_export_'):
             for labels, value in samples:
                 assert labels['site'] == doc['site'] and set(labels) <= {
-                    'site', 'job', 'target', 'version'}, labels
+                    'site', 'job', 'target', 'version', 'lane'}, labels
                 got[(name, labels.get('job') or labels.get('target') or '')] = value
     assert got[('cstbox_export_info', '')] == 1 and [
         lab['version'] for lab, _ in families['cstbox_export_info']] == [export.__version__]

@@ -85,7 +85,8 @@ def cmd_status(args, config):
     else:
         sys.stdout.write(status.render(doc))
     bad = any(j['pending'] and j['last_error'] or j['dead_letters'] or j['problems']
-              for j in doc['jobs'].values()) or doc.get('state_dir_problem')
+              for j in doc['jobs'].values()) or doc.get('state_dir_problem') \
+        or doc['daemon'].get('problems')
     return 1 if bad else 0
 
 

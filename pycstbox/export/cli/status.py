@@ -28,6 +28,8 @@ def render(doc):
         lines.append('daemon: not running')
     if doc.get('state_dir_problem'):
         lines.append('PROBLEM: %s' % doc['state_dir_problem'])
+    for p in d.get('problems') or ():
+        lines.append('PROBLEM: daemon: %s' % p)
     if not doc['jobs']:
         lines.append('no job configured')
     for name, j in doc['jobs'].items():

@@ -54,6 +54,9 @@ import time
 
 from pycstbox.export.process.runtime import runtime_dir
 from pycstbox.export.daemon.scheduler import ProcessLane, _iso, _utcnow
+from pycstbox.export.daemon.preload import preload
+from pycstbox.export.daemon import liveness
+from pycstbox.export.daemon.notify import Notifier
 
 log = logging.getLogger(__name__)
 UTC = datetime.timezone.utc
@@ -80,6 +83,10 @@ class Daemon:
         self._r = self._w = None
         self._state_lock = None
         self.watcher = self.lane = self.metrics = None
+        self.notifier = Notifier()
+        self.stalls = []
+        self._lockfd = None
+        self._lane_names = []
 
     def wake(self):
         """Wake the main loop (from any thread)."""
@@ -133,6 +140,7 @@ class Daemon:
             print('%s: another cbx-exportd already runs with %s' % (PROG, self.runtime_dir),
                   file=sys.stderr)
             return 3
+        self._lockfd = lockfd
         if not self._write_pidfile():
             return 2
         self._r, self._w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -140,6 +148,7 @@ class Daemon:
         signal.signal(signal.SIGTERM, self._on_stop)
         signal.signal(signal.SIGINT, self._on_stop)
         signal.signal(signal.SIGHUP, self._on_hup)
+        preload(self.config)            # no lane imports a module first (issue 19)
         self.watcher = OutboxWatcher(wake=self.wake)
         self.watcher.apply(self.config)
         self.lane = ProcessLane(self.config, self.runtime_dir, self.wake)
@@ -151,11 +160,20 @@ class Daemon:
                  os.getpid(), self._config_path(), self.config.state_dir,
                  len(self.config.jobs), len(self.config.targets))
         fds = [self._r, self.watcher.fileno()]
+        watchdog = liveness.Watchdog(self.notifier, self._lanes, lambda: self._stop is not None)
+        self.notifier.ready('%d job(s), %d target(s)' % (len(self.config.jobs),
+                                                        len(self.config.targets)))
         while self._stop is None:
             if self._reload:
                 self._reload = False
+                self.notifier.reloading()
                 self.reload()
+                self.notifier.ready()
+            self.stalls, wait = watchdog.look()
+            if self.stalls:
+                return self._restart()
             timeout = self.write_status()
+            timeout = wait if timeout is None else min(timeout, wait)
             try:
                 ready, _, _ = select.select(fds, [], [], timeout)
             except InterruptedError:
@@ -170,7 +188,29 @@ class Daemon:
                 self.watcher.handle()
         return self.shutdown()
 
+    def _lanes(self):
+        return [self.lane, self.metrics] + list(self.watcher.lanes.values())
+
+    def _restart(self):
+        """A lane is stalled: say so, then replace this process with a fresh one."""
+        stall = max(self.stalls, key=lambda s: s[1])
+        liveness.bounded(log.error, '%s: cbx-exportd restarts itself (a fresh process; '
+                         'nothing is lost)', '; '.join(liveness.describe(s) for s in self.stalls))
+        self._last_status = None
+        self._last_write = 0.0
+        liveness.bounded(self.write_status)
+        os.environ[liveness.RESTART_ENV] = liveness.restart_record(stall)
+
+        def release():
+            self.watcher.close()
+            if self._state_lock is not None:
+                self._state_lock.release()
+            os.close(self._lockfd)
+        liveness.reexec(release)
+        os._exit(70)
+
     def shutdown(self):
+        self.notifier.stopping()
         log.info('stopping (signal %d)', self._stop)
         self.watcher.stop()
         self.lane.stop()
@@ -235,6 +275,7 @@ class Daemon:
             setup_logging(self.args, new, logsetup)
         except OSError as exc:
             log.error('log settings not applied: cannot open the log file: %s', exc)
+        preload(new)                    # a new target type: its libraries, before its lane
         self.config = new
         self.watcher.apply(new)
         self.lane.update(new)
@@ -247,13 +288,19 @@ class Daemon:
 
     def _metrics_doc(self):
         """The daemon part of the metrics' snapshot (any thread)."""
-        return {'pid': os.getpid(), 'started': _iso(self.started)}
+        return {'pid': os.getpid(), 'started': _iso(self.started),
+                'lanes': list(self._lane_names), 'restarted': liveness.last_restart()}
 
     def status_doc(self):
+        self._lane_names = sorted(lane.name for lane in self._lanes())
         next_due, last_run = self.lane.snapshot()
         return {'pid': os.getpid(), 'started': _iso(self.started),
                 'config': self._config_path(), 'next_due': next_due, 'last_run': last_run,
-                'outbox': self.watcher.status()}
+                'outbox': self.watcher.status(),
+                'stalled': [{'lane': s[0], 'for': int(s[1]), 'bound': int(s[2]),
+                             'doing': s[3]} for s in self.stalls],
+                'restarted': liveness.last_restart(),
+                'lanes': self._lane_names}
 
     def write_status(self):
         """Write status.json when its content changed (``updated`` = time of the change).

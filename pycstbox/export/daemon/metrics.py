@@ -14,7 +14,9 @@ next look.  On a clean stop the set is written once more with
 import logging
 import os
 import threading
+import time
 
+from pycstbox.export.daemon.liveness import WORK_BOUND, Heartbeat
 from pycstbox.export.process import metrics, snapshot
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,7 @@ class MetricsLane(threading.Thread):
         self.textfile = metrics.Textfile(config.metrics.textfile)
         self._cond = threading.Condition()
         self._stopping = False
+        self.heartbeat = Heartbeat(self.name)
 
     def update(self, config):
         """A reloaded configuration (the textfile may have changed), used at the next look."""
@@ -70,10 +73,13 @@ class MetricsLane(threading.Thread):
 
     def run(self):
         while True:
+            self.heartbeat.beat(WORK_BOUND, 'writing the metrics')
             self.look()
+            until = time.monotonic() + self.interval
             with self._cond:
-                if not self._stopping:
-                    self._cond.wait(self.interval)
+                while not self._stopping and time.monotonic() < until:
+                    self.heartbeat.beat()           # an idle wait beats between chunks
+                    self._cond.wait(self.heartbeat.wait_time(until - time.monotonic()))
                 if self._stopping:
                     return
 

@@ -25,6 +25,7 @@ import time
 
 from pycstbox.export.atomic import fsync_dir
 from pycstbox.export.daemon.outboxbudget import send_within_budget
+from pycstbox.export.daemon.liveness import WORK_BOUND, Heartbeat, send_bound
 from pycstbox.export.daemon.outboxfile import is_temp_name, problem, wait_needed, writers
 from pycstbox.export.process.deadletter import DeadLetters
 from pycstbox.export.errors import PermanentError, TemporaryError
@@ -67,6 +68,7 @@ class OutboxLane(threading.Thread):
         self.next_retry = None         # wall-clock time of the next attempt (for status)
         self.uid = os.geteuid()
         self.budget = None             # the targets' byte budgets (set by the watcher)
+        self.heartbeat = Heartbeat(self.name)
 
     # -- called from the main thread ------------------------------------------------
     def notify(self, name):
@@ -127,12 +129,14 @@ class OutboxLane(threading.Thread):
                                 break
                         elif self._later:
                             wait = max(0.01, min(self._later.values()) - now)
-                        self._cond.wait(wait)
+                        self.heartbeat.beat()
+                        self._cond.wait(self.heartbeat.wait_time(wait))
                     if self._stopping:
                         return
                     if self._stale:
                         self._close_transport()
                         self._stale = False
+                self.heartbeat.beat(WORK_BOUND, 'looking at its files')
                 try:
                     self._drain(batch)
                 except Exception as exc:  # noqa: BLE001 - the lane must not die
@@ -240,6 +244,8 @@ class OutboxLane(threading.Thread):
             if why:
                 self._refuse(name, st, why)
                 return 0
+            self.heartbeat.beat(send_bound(self.target, st.st_size),
+                                'sending %s' % printable(name))
             try:
                 transport = self._get_transport()
                 if not send_within_budget(self, name, st.st_size, lambda: transport.send(
@@ -266,6 +272,7 @@ class OutboxLane(threading.Thread):
             return 1
         finally:
             os.close(fd)
+            self.heartbeat.beat(WORK_BOUND, 'looking at its files')
 
     def _remove(self, path, name, st):
         again = False

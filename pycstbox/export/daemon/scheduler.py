@@ -12,7 +12,9 @@ most 300 s and recomputes, so a wall-clock jump is noticed.
 import datetime
 import logging
 import threading
+import time
 
+from pycstbox.export.daemon.liveness import Heartbeat, Progress, WatchedTransport
 from pycstbox.export.process.retry import Retry
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,7 @@ class ProcessLane(threading.Thread):
         self.next_due = None
         self.last_run = None
         self._failures = 0
+        self.heartbeat = Heartbeat(self.name)
 
     def update(self, config):
         """A new configuration: use it, and run now (its jobs may be due)."""
@@ -71,7 +74,8 @@ class ProcessLane(threading.Thread):
                     if next_at is not None and now >= next_at:
                         break
                     wait = MAX_SLEEP if next_at is None else (next_at - now).total_seconds()
-                    self._cond.wait(min(wait, MAX_SLEEP))
+                    self.heartbeat.beat()
+                    self._cond.wait(self.heartbeat.wait_time(min(wait, MAX_SLEEP)))
                 if self._stopping:
                     return
                 self._force = False
@@ -82,9 +86,21 @@ class ProcessLane(threading.Thread):
     def _run_once(self, config):
         """One run; returns the time of the next one."""
         from pycstbox.export.errors import LockError
-        from pycstbox.export.process.process import ExportProcess
+        from pycstbox.export.process.process import ExportProcess, default_transport_factory
         now = _utcnow()
-        proc = ExportProcess(config, runtime_dir=self.runtime_dir)
+        hb = self.heartbeat
+        bound = 2 * float(config.eventstore.timeout)  # a store call, a page decoded
+        hb.beat(bound, 'export run')
+
+        def transports(target, site):
+            inner = default_transport_factory(target, site, config.tz)
+            return WatchedTransport(inner, target, hb, bound)
+
+        def sleep(seconds):
+            hb.beat(bound + seconds, 'export run')
+            time.sleep(seconds)
+        proc = ExportProcess(config, runtime_dir=self.runtime_dir, transport_factory=transports,
+                             sleep=sleep, progress=lambda start, end: Progress(hb, bound))
         try:
             rep = proc.run(now=now)
         except LockError as exc:

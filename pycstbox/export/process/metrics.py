@@ -55,7 +55,11 @@ SITE_METRICS = {
     'daemon_up': '1 when cbx-exportd runs.',
     'daemon_start_time_seconds': 'When the running cbx-exportd started (0: not running).',
     'state_dir_problem': '1 when the state directory cannot be written (read-only file system).',
+    'daemon_restarts': 'Times cbx-exportd replaced itself because a lane stalled, since started.',
 }
+#: per daemon lane (labels site, lane)
+LANE_STALLED = ('lane_stalled', '1 when the daemon lane made no progress past its bound, or '
+                'its stall made the daemon restart itself in the last hour.')
 
 _warned = False
 
@@ -120,6 +124,25 @@ def samples(doc):
                 {'site': site}, seconds(daemon.get('started')) if up else 0))
     out.append((PREFIX + 'state_dir_problem', SITE_METRICS['state_dir_problem'],
                 {'site': site}, int(bool(doc.get('state_dir_problem')))))
+    out.extend(_lanes(doc, site, up))
+    return out
+
+
+def _lanes(doc, site, up):
+    """``lane_stalled{lane}`` for each lane of the running daemon, ``daemon_restarts``."""
+    daemon = doc['daemon']
+    restarted = daemon.get('restarted') if up else None
+    restarted = restarted if isinstance(restarted, dict) else {}
+    stalled = {s.get('lane') for s in daemon.get('stalled') or () if isinstance(s, dict)}
+    recent = seconds(doc['now']) - seconds(restarted.get('at')) < 3600
+    if restarted.get('lane') and recent:
+        stalled.add(restarted['lane'])
+    lanes = sorted(set(daemon.get('lanes') or ()) | stalled) if up else []
+    out = [(PREFIX + LANE_STALLED[0], LANE_STALLED[1], {'site': site, 'lane': lane},
+            int(lane in stalled)) for lane in lanes if isinstance(lane, str)]
+    count = restarted.get('count')
+    out.append((PREFIX + 'daemon_restarts', SITE_METRICS['daemon_restarts'], {'site': site},
+                count if isinstance(count, int) and count >= 0 else 0))
     return out
 
 
@@ -159,6 +182,12 @@ def _client():
             _warned = True
         return None
     return prometheus_client
+
+
+def preload():
+    """Import prometheus_client now: cbx-exportd's main thread, before its lanes start (a
+    first import inside a lane can deadlock with another lane's); True when installed."""
+    return _client() is not None
 
 
 class Textfile:

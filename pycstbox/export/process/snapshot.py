@@ -123,6 +123,31 @@ def daemon_status(runtime_dir):
     return doc
 
 
+#: a self-restart of the daemon (a stalled lane) stays a problem this long (seconds)
+RESTART_RECENT = 3600
+
+
+def lane_problems(daemon, now):
+    """The daemon's liveness problems: lanes stalled now, a self-restart in the last hour."""
+    if not daemon.get('running'):
+        return []
+    out = ['lane %s made no progress for %s s (bound %s s) while %s: the daemon restarts '
+           'itself' % (s.get('lane'), s.get('for'), s.get('bound'), s.get('doing'))
+           for s in daemon.get('stalled') or () if isinstance(s, dict)]
+    r = daemon.get('restarted')
+    if isinstance(r, dict) and isinstance(r.get('at'), str):
+        try:
+            at = datetime.datetime.fromisoformat(r['at'].replace('Z', '+00:00'))
+        except ValueError:
+            at = None
+        if at is not None and 0 <= (now - at).total_seconds() < RESTART_RECENT:
+            out.append('the daemon restarted itself at %s: lane %s made no progress for %s s '
+                       '(bound %s s) while %s (%s restart(s) since it was started; see the log)'
+                       % (r['at'], r.get('lane'), r.get('stalled_for'), r.get('bound'),
+                          r.get('doing'), r.get('count')))
+    return out
+
+
 def collect(config, now, runtime_dir=None):
     """The status document (see module docstring)."""
     runtime_dir = runtime_dir or resolve_runtime_dir(config)
@@ -164,9 +189,11 @@ def collect(config, now, runtime_dir=None):
         }
     outbox = {target: _outbox(sd, target, dead) for target in sorted(config.targets)}
     from pycstbox.export.process.budget import status as budget_status
+    daemon = daemon_status(runtime_dir)
+    daemon['problems'] = lane_problems(daemon, now)
     return {'schema': SCHEMA, 'site': config.site, 'state_dir': sd,
             'now': now.strftime('%Y-%m-%dT%H:%M:%SZ'),
-            'jobs': jobs, 'outbox': outbox, 'daemon': daemon_status(runtime_dir),
+            'jobs': jobs, 'outbox': outbox, 'daemon': daemon,
             'state_dir_problem': state_dir_problem(sd),
             'budgets': budget_status(config, runtime_dir, now)}
 

@@ -223,3 +223,32 @@ def get(type_name):
 def create(target, site='', tz=None):
     """A transport instance for ``target`` (its ``type`` picks the class); ``tz`` = config tz."""
     return get(target.type)(target, site, tz)
+
+
+#: config type name -> what its module imports lazily, at call time (the library and what
+#: the library itself imports when first used): :func:`preload` imports them up front
+_LAZY = {
+    'http': ('requests', 'requests.adapters', 'urllib3', 'netrc'),
+    's3': ('requests', 'requests.adapters', 'urllib3', 'netrc',
+           'pycstbox.export.transports.s3multipart', 'pycstbox.export.transports.http'),
+    'ftp': ('ftplib', 'ssl'),
+    'sftp': ('paramiko', 'base64', 'hashlib'),
+    'serial': ('serial', 'xmodem'),
+}
+
+
+def preload(type_name):
+    """Import the module of ``type_name`` and everything it imports lazily, now.
+
+    For ``cbx-exportd``'s main thread, before its lanes start (and on reload): two lanes
+    importing a library for the first time at the same moment can deadlock on Python's
+    import locks.  A missing library is not an error here (the transport reports it, naming
+    the Debian package, when it is used): returns the names that could not be imported.
+    """
+    missing = []
+    for module in ('%s.%s' % (__name__, _MODULES[type_name]),) + _LAZY.get(type_name, ()):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(module)
+    return missing
