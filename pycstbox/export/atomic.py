@@ -89,17 +89,27 @@ def makedirs_private(path):
 
     Directories that exist already keep their mode (a technician's choice).
     """
+    makedirs_durable(path, 0o700)
+
+
+def makedirs_durable(path, mode=0o777):
+    """Create ``path`` and its missing parents (``mode``, less the umask), each one made
+    durable in its parent (fsync): a file made durable in it later must not vanish with
+    its folder at a power cut.  Nothing is written when ``path`` exists already.
+    """
     path = os.fspath(path)
     if os.path.isdir(path):
         return
     parent = os.path.dirname(path.rstrip('/'))
     if parent and parent != path:
-        makedirs_private(parent)
+        makedirs_durable(parent, mode)
     try:
-        os.mkdir(path, 0o700)
+        os.mkdir(path, mode)
     except FileExistsError:
         if not os.path.isdir(path):
             raise
+        return
+    fsync_dir(parent or '.')
 
 
 def list_names(path):
