@@ -29,10 +29,12 @@ from tests.process import powercut_scenario as ps  # noqa: E402
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--scenario', action='append', choices=sorted(ps.SCENARIOS))
-    p.add_argument('--random', type=int, default=5, help='random cuts (any operation) per scenario')
+    p.add_argument('--random', type=int, default=5,
+                   help='random cuts (any operation) per scenario')
     p.add_argument('--seed', type=int, default=int(time.time()))
     p.add_argument('--points', help='only these cut points (comma separated)')
-    p.add_argument('-q', '--quiet', action='store_true', help='print only violations and the figure')
+    p.add_argument('-q', '--quiet', action='store_true',
+                   help='print only violations and the figure')
     a = p.parse_args()
     why = available()
     if why:

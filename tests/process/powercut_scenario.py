@@ -61,6 +61,7 @@ delay = "15m"
 format = "csv"
 compress = "gzip"
 start = "%(first)s"
+enabled = %(main)s
 max_try = 1
 retry_delay = 0
 [jobs.lost]
@@ -69,6 +70,7 @@ period = "1d"
 delay = "15m"
 format = "csv"
 start = "%(second)s"
+enabled = %(lost)s
 max_try = 1
 retry_delay = 0
 '''
@@ -91,24 +93,28 @@ class Case:
             os.makedirs(d, exist_ok=True)
         os.makedirs(os.path.join(self.backing, 'metrics'), exist_ok=True)
 
-    def config(self, on_fuse):
-        """The config file: state and metrics on the mount (``on_fuse``) or on the backing."""
+    def config(self, on_fuse, jobs=True):
+        """The config file: state and metrics on the mount (``on_fuse``) or on the backing;
+        ``jobs=False``: the jobs disabled (the daemon's clock is the real one)."""
         base = self.mnt if on_fuse else self.backing
-        path = os.path.join(self.root, 'fuse.toml' if on_fuse else 'plain.toml')
+        enabled = {'main': 'true' if jobs else 'false',
+                   'lost': 'true' if jobs is True else 'false'}
+        path = os.path.join(self.root, '%s-%s.toml' % ('fuse' if on_fuse else 'plain', jobs))
         with open(path, 'w') as f:
             f.write(CONFIG % {
                 'state': os.path.join(base, 'state'), 'address': self.address,
                 'metrics': os.path.join(base, 'metrics', 'cstbox_export.prom'),
                 'recv': self.recv, 'gone': self.gone, 'drop': self.drop, 'first': FIRST.isoformat(),
-                'second': (FIRST + datetime.timedelta(days=1)).isoformat()})
+                'second': (FIRST + datetime.timedelta(days=1)).isoformat(),
+                'main': enabled['main'], 'lost': enabled['lost']})
         return path
 
-    def cli(self, on_fuse, *args, now=NOW, timeout=60):
+    def cli(self, on_fuse, *args, now=NOW, timeout=60, repo=REPO, jobs=True):
         env = dict(os.environ, CBX_EXPORT_NOW=now, CBX_EXPORT_RUNTIME_DIR=self.run,
-                   PYTHONPATH=REPO)
+                   PYTHONPATH=repo)
         env.pop('CBX_EXPORT_METRICS_TEXTFILE', None)
         return subprocess.run([sys.executable, '-m', 'pycstbox.export', '-c',
-                               self.config(on_fuse)] + list(args), env=env, cwd=REPO,
+                               self.config(on_fuse, jobs)] + list(args), env=env, cwd=repo,
                               capture_output=True, text=True, timeout=timeout)
 
     def power_lost(self):
@@ -156,9 +162,11 @@ def cmd_outbox(case, timeout=30):
     env = dict(os.environ, CBX_EXPORT_NOW=NOW, CBX_EXPORT_RUNTIME_DIR=case.run,
                PYTHONPATH=REPO, CBX_EXPORT_METRICS_INTERVAL='0.2')
     env.pop('CBX_EXPORT_METRICS_TEXTFILE', None)
-    proc = subprocess.Popen([sys.executable, '-m', 'pycstbox.export.daemon', '-c',
-                             case.config(True)], env=env, cwd=REPO, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    logfile = os.path.join(case.root, 'daemon.log')
+    with open(logfile, 'wb') as log:
+        proc = subprocess.Popen([sys.executable, '-m', 'pycstbox.export.daemon', '-c',
+                                 case.config(True, jobs=False)], env=env, cwd=REPO,
+                                stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + timeout
     while proc.poll() is None and time.monotonic() < deadline:
         try:
@@ -176,7 +184,8 @@ def cmd_outbox(case, timeout=30):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    return proc
+    with open(logfile, errors='replace') as f:
+        return subprocess.CompletedProcess(proc.args, proc.returncode, '', f.read())
 
 
 SCENARIOS = {'run': (base_run, cmd_run), 'requeue': (base_requeue, cmd_requeue),
@@ -240,8 +249,8 @@ def check(case, ref, outbox_sent=()):
     try:
         status, blist, audit = json.loads(st.stdout), json.loads(bl.stdout), json.loads(au.stdout)
     except ValueError as exc:
-        return bad + ['a command gave no JSON (%s): %s %s %s' % (exc, st.stderr[-300:],
-                                                                 bl.stderr[-300:], au.stderr[-300:])]
+        return bad + ['a command gave no JSON (%s): %s %s %s' % (
+            exc, st.stderr[-300:], bl.stderr[-300:], au.stderr[-300:])]
     for job, ids in expected_windows().items():
         backlog = os.path.join(state, 'backlog', job)
         failed = os.path.join(state, 'failed', job)
@@ -344,9 +353,8 @@ def one(root, address, base, ref, scenario, cut_at, counted=COUNTED):
     with CutFS(case.backing, case.mnt, cut_at=cut_at, counted=counted) as fs:
         res = SCENARIOS[scenario][1](case)
     report = fs.report
-    err = res.stderr if isinstance(res.stderr, str) else res.stderr.read()
-    if 'Traceback' in err and not report['cut']:
-        bad.append('traceback in the command: %s' % err[-1500:])
+    if 'Traceback' in res.stderr and not report['cut']:
+        bad.append('traceback in the command: %s' % res.stderr[-1500:])
     case.power_lost()
     prom = os.path.join(case.backing, 'metrics', 'cstbox_export.prom')
     if os.path.exists(prom) and os.path.getsize(prom) == 0:
@@ -365,18 +373,44 @@ def sweep(root, address, scenario, points=None, randoms=0, seed=1, log=print):
     random operations of any kind; returns (count, cuts made, violations, seconds)."""
     t0 = time.monotonic()
     base, ref = prepare(os.path.join(root, scenario), address, scenario)
-    report, bad = one(os.path.join(root, scenario, 'count'), address, base, ref, scenario, 0)
-    count = report['counted']
+    count = every = None
+    bad = []
+    if points is None or randoms:
+        report, bad = one(os.path.join(root, scenario, 'count'), address, base, ref, scenario,
+                          0)
+        count = report['counted']
+        every = sum(report['ops'].get(op, 0) for op in EVERYTHING)
     todo = [(n, COUNTED) for n in (points if points is not None else range(1, count + 1))]
     rnd = random.Random(seed)
-    every = sum(report['ops'].get(op, 0) for op in EVERYTHING)
     todo += [(rnd.randint(1, every), EVERYTHING) for _ in range(randoms)]
     for n, counted in todo:
         rep, b = one(os.path.join(root, scenario, 'cut'), address, base, ref, scenario, n,
                      counted)
+        if not rep['cut']:
+            b.append('%s: cut point %d never reached (%d counted)' % (scenario, n,
+                                                                      rep['counted']))
         bad += b
         log('%s: cut %d/%d %s%s' % (scenario, n, count if counted == COUNTED else every,
                                     rep.get('cut_op'), ' VIOLATION' if b else ''))
         for line in b:
             log('  ' + line)
     return count, len(todo), bad, time.monotonic() - t0
+
+
+# -- flash wear ----------------------------------------------------------------------------
+
+def flash(root, address, repo=REPO):
+    """Bytes written and fsyncs under state_dir (and the metrics file) by a ``run`` that
+    delivers one daily csv.gz window to a dir target (the first: folders are made), by a
+    run with nothing to do, and by the run of the next day: {what: report of the cutfs
+    peer}, for the code at ``repo``."""
+    case = Case(root, address)
+    out = {}
+    for what, now in (('first window', '2026-11-21T00:30:00Z'),
+                      ('noop', '2026-11-21T00:40:00Z'), ('next window', '2026-11-22T00:30:00Z')):
+        with CutFS(case.backing, case.mnt) as fs:
+            r = case.cli(True, 'run', now=now, repo=repo, jobs='main')
+        assert r.returncode == 0, r.stderr
+        out[what] = {k: v for k, v in fs.report.items() if k != 'points'}
+    assert len(os.listdir(case.recv)) == 2
+    return out

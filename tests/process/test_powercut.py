@@ -96,7 +96,7 @@ def store(tmp_path_factory):
 
 # a sample of the cut points (the full set: tools/powercut-sweep.py): around the dead
 # letter and the entries' deletion of the run, inside the requeue
-SAMPLES = {'run': [3, 21, 27, 30, 34, 38, 42], 'requeue': [1, 3, 4, 6]}
+SAMPLES = {'run': [27, 34, 42], 'requeue': [3, 6]}
 
 
 @pytest.mark.parametrize('scenario', sorted(SAMPLES))
@@ -106,5 +106,4 @@ def test_cut_points_leave_a_truthful_state(tmp_path, store, scenario):
     and audit agree; nothing orphaned; the metrics file is never empty."""
     count, cuts, bad, _ = ps.sweep(str(tmp_path), store, scenario, points=SAMPLES[scenario],
                                    log=lambda line: None)
-    assert count >= max(SAMPLES[scenario]) and cuts == len(SAMPLES[scenario])
-    assert bad == []
+    assert cuts == len(SAMPLES[scenario]) and bad == []

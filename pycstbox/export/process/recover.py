@@ -21,6 +21,7 @@ lock, at the start of the next run (:func:`recover_job`):
 
 import logging
 import os
+import re
 
 from pycstbox.export.atomic import fsync_dir, is_temp_name, list_names, makedirs_private
 from pycstbox.export.backlog import _pid_alive, read_entry
@@ -127,6 +128,8 @@ def recover_job(dead, backlog, spool_dir, job):
                 or not os.path.isfile(os.path.join(d, n)) or owner(n) in letters:
             continue
         wid = owner(n)
+        if not WINDOW_ID.fullmatch(wid):
+            continue                    # not a window's file (an outbox letter of a namesake)
         if wid in pending:
             # the kept file of a requeue cut short: its pending window takes it back
             dest = os.path.join(spool_dir, n)
@@ -138,8 +141,7 @@ def recover_job(dead, backlog, spool_dir, job):
             _unlink(os.path.join(d, n + '.error'))
             fsync_dir(d)
             done.append('job %s: kept file %s went back to its pending window' % (job, n))
-        elif not os.path.exists(os.path.join(d, n + '.error')) or ORPHAN_HINT not in _read(
-                os.path.join(d, n + '.error')):
+        elif not os.path.exists(os.path.join(d, n + '.error')):
             dead.write_error(job, n, 'kept file of window %s without its dead letter: %s'
                              % (wid, ORPHAN_HINT))
             done.append('job %s: kept file %s has no dead letter: left in failed/' % (job, n))
@@ -150,6 +152,8 @@ def recover_job(dead, backlog, spool_dir, job):
     return done
 
 
+#: a window's id: make_jobid's YYMMDDHHMMSS, ``.N`` for a requeued letter
+WINDOW_ID = re.compile(r'[0-9]{12}(\.[0-9]+)*')
 ORPHAN_HINT = ('it may be the only copy of the window: copy it to the receiver by hand, '
                'then remove it')
 
@@ -183,14 +187,6 @@ def requeue(dead, backlog, spool_dir, job, letter):
     _unlink(src + '.error')
     fsync_dir(d)
     return parms
-
-
-def _read(path):
-    try:
-        with open(path, encoding='utf-8', errors='replace') as f:
-            return f.read(4096)
-    except OSError:
-        return ''
 
 
 def _unlink(path):
