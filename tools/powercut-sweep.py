@@ -33,6 +33,10 @@ def main():
                    help='random cuts (any operation) per scenario')
     p.add_argument('--seed', type=int, default=int(time.time()))
     p.add_argument('--points', help='only these cut points (comma separated)')
+    p.add_argument('--code', help='the cstbox-export tree whose commands are cut (default: '
+                   'this one; e.g. an old commit checked out elsewhere, to see it fail)')
+    p.add_argument('--flash', action='store_true',
+                   help='only measure bytes written and fsyncs per daily window')
     p.add_argument('-q', '--quiet', action='store_true',
                    help='print only violations and the figure')
     a = p.parse_args()
@@ -44,10 +48,18 @@ def main():
     points = [int(x) for x in a.points.split(',')] if a.points else None
     log = (lambda line: line.startswith('  ') and print(line, flush=True)) if a.quiet else \
         (lambda line: print(line, flush=True))
+    if a.code:
+        ps.REPO = os.path.abspath(a.code)
     figures, total_bad = [], 0
     with tempfile.TemporaryDirectory(prefix='powercut-') as root:
         generate_days(os.path.join(root, 'db'), ps.FIRST, days=ps.DAYS, sensors=3, interval=300)
         with evtdb_bus(root, os.path.join(root, 'db')) as address:
+            if a.flash:
+                for what, r in ps.flash(os.path.join(root, 'flash'), address).items():
+                    print('%-12s %6d bytes written, %2d fsync + %2d fsyncdir (%s)' % (
+                        what, r['bytes_written'], r['ops'].get('fsync', 0),
+                        r['ops'].get('fsyncdir', 0), ps.REPO))
+                scenarios = []
             for sc in scenarios:
                 count, cuts, bad, secs = ps.sweep(root, address, sc, points=points,
                                                   randoms=a.random, seed=a.seed, log=log)

@@ -109,7 +109,8 @@ class Case:
                 'main': enabled['main'], 'lost': enabled['lost']})
         return path
 
-    def cli(self, on_fuse, *args, now=NOW, timeout=60, repo=REPO, jobs=True):
+    def cli(self, on_fuse, *args, now=NOW, timeout=60, repo=None, jobs=True):
+        repo = repo or REPO
         env = dict(os.environ, CBX_EXPORT_NOW=now, CBX_EXPORT_RUNTIME_DIR=self.run,
                    PYTHONPATH=repo)
         env.pop('CBX_EXPORT_METRICS_TEXTFILE', None)
@@ -399,7 +400,7 @@ def sweep(root, address, scenario, points=None, randoms=0, seed=1, log=print):
 
 # -- flash wear ----------------------------------------------------------------------------
 
-def flash(root, address, repo=REPO):
+def flash(root, address, repo=None):
     """Bytes written and fsyncs under state_dir (and the metrics file) by a ``run`` that
     delivers one daily csv.gz window to a dir target (the first: folders are made), by a
     run with nothing to do, and by the run of the next day: {what: report of the cutfs
