@@ -391,7 +391,7 @@ def sweep(root, address, scenario, points=None, randoms=0, seed=1, log=print):
             b.append('%s: cut point %d never reached (%d counted)' % (scenario, n,
                                                                       rep['counted']))
         bad += b
-        log('%s: cut %d/%d %s%s' % (scenario, n, count if counted == COUNTED else every,
+        log('%s: cut %d/%s %s%s' % (scenario, n, count if counted == COUNTED else every,
                                     rep.get('cut_op'), ' VIOLATION' if b else ''))
         for line in b:
             log('  ' + line)
