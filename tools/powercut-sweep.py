@@ -35,6 +35,9 @@ def main():
     p.add_argument('--points', help='only these cut points (comma separated)')
     p.add_argument('--code', help='the cstbox-export tree whose commands are cut (default: '
                    'this one; e.g. an old commit checked out elsewhere, to see it fail)')
+    p.add_argument('--model', choices=('strict', 'lazyfs'), default='strict',
+                   help='strict: a name is durable once its folder is fsynced; lazyfs: at '
+                   'once (what LazyFS does)')
     p.add_argument('--flash', action='store_true',
                    help='only measure bytes written and fsyncs per daily window')
     p.add_argument('-q', '--quiet', action='store_true',
@@ -62,11 +65,12 @@ def main():
                 scenarios = []
             for sc in scenarios:
                 count, cuts, bad, secs = ps.sweep(root, address, sc, points=points,
-                                                  randoms=a.random, seed=a.seed, log=log)
+                                                  randoms=a.random, seed=a.seed, log=log,
+                                                  model=a.model)
                 total_bad += len(bad)
-                figures.append('%-8s %3d cut points, %3d cuts (every point + %d random, seed %d), '
-                               '%5.0f s, %d violation(s)' % (sc, count, cuts, a.random, a.seed,
-                                                             secs, len(bad)))
+                figures.append('%-6s %-8s %3d cut points, %3d cuts (every point + %d random, '
+                               'seed %d), %5.0f s, %d violation(s)' % (
+                                   a.model, sc, count, cuts, a.random, a.seed, secs, len(bad)))
     print('\n'.join(figures))
     return 1 if total_bad else 0
 

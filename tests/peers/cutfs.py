@@ -10,7 +10,9 @@ what was made durable survives a *cut*:
   was gives an empty file; a rename between two folders is durable in each folder
   separately (the strict POSIX reading: no journal makes the two atomic).
 
-That is LazyFS's model of data plus the part LazyFS leaves out: the names.  At a cut the
+That is LazyFS's model of data plus the part LazyFS leaves out: the names
+(``model='lazyfs'`` makes every name change durable at once, as LazyFS does: a cut then
+shows what the strict model can hide, e.g. a letter whose folder would vanish).  At a cut the
 file system stops (every later request fails with EIO), the process whose request
 reached the cut point is killed (SIGKILL), and at exit the *durable* state is written
 back to the backing directory; a clean stop writes the live state (an unmount syncs all).
@@ -43,6 +45,8 @@ import sys
 import time
 
 COUNTED = ('fsync', 'fsyncdir', 'rename')
+#: strict: names durable at fsync of their directory; lazyfs: at once (LazyFS's model)
+MODELS = ('strict', 'lazyfs')
 
 
 def available():
@@ -61,9 +65,11 @@ def available():
 class CutFS:
     """The peer in a child process (see module docstring); a context manager."""
 
-    def __init__(self, backing, mountpoint, cut_at=0, counted=COUNTED, timeout=20):
+    def __init__(self, backing, mountpoint, cut_at=0, counted=COUNTED, timeout=20,
+                 model='strict'):
         self.backing, self.mountpoint = str(backing), str(mountpoint)
         self.cut_at, self.counted, self.timeout = cut_at, counted, timeout
+        self.model = model
         self.report_path = self.mountpoint.rstrip('/') + '.report.json'
         self.proc = None
         self.report = None
@@ -78,7 +84,7 @@ class CutFS:
         self.proc = subprocess.Popen(
             ['/usr/bin/python3', '-m', 'tests.peers.cutfs', self.backing, self.mountpoint,
              '--cut-at', str(self.cut_at), '--counted', ','.join(self.counted),
-             '--report', self.report_path], env=env, cwd=root)
+             '--report', self.report_path, '--model', self.model], env=env, cwd=root)
         deadline = time.monotonic() + self.timeout
         while not os.path.ismount(self.mountpoint):
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -120,7 +126,7 @@ class CutFS:
 
 # -- the file system (child process) -------------------------------------------------------
 
-def serve(backing, mountpoint, cut_at, counted, report):
+def serve(backing, mountpoint, cut_at, counted, report, model='strict'):
     import llfuse
 
     class Node:
@@ -323,6 +329,10 @@ def serve(backing, mountpoint, cut_at, counted, report):
         def fsyncdir(self, fh, datasync):
             self._alive()
             d = self.nodes[self.fhs[fh][0]]
+            self._names_durable(d)
+            self._point('fsyncdir', d)
+
+        def _names_durable(self, d):
             self.dur_entries[d.ino] = dict(d.entries)
             self.dur_mode[d.ino] = d.mode
             for cino in d.entries.values():
@@ -332,7 +342,12 @@ def serve(backing, mountpoint, cut_at, counted, report):
                     self.dur_entries.setdefault(cino, {})
                 elif c.kind == 'file':
                     self.dur_data.setdefault(cino, b'')
-            self._point('fsyncdir', d)
+
+        def _changed(self, *dirs):
+            """A name changed in ``dirs``: durable at once in the lazyfs model."""
+            if model == 'lazyfs':
+                for d in dirs:
+                    self._names_durable(d)
 
         def _fh(self, ino, flags):
             fh = self.next_fh
@@ -347,6 +362,7 @@ def serve(backing, mountpoint, cut_at, counted, report):
             n = self._new(kind, mode, os.path.join(d.path, os.fsdecode(name)))
             d.entries[name] = n.ino
             d.mtime = time.time_ns()
+            self._changed(d)
             return n
 
         def mkdir(self, parent, name, mode, ctx):
@@ -374,6 +390,7 @@ def serve(backing, mountpoint, cut_at, counted, report):
                 raise llfuse.FUSEError(errno.EEXIST)
             d.entries[name] = ino
             self.nodes[ino].nlink += 1
+            self._changed(d)
             return self._attr(self.nodes[ino])
 
         def open(self, ino, flags, ctx):
@@ -422,6 +439,7 @@ def serve(backing, mountpoint, cut_at, counted, report):
             del d.entries[name]
             n.nlink -= 1
             d.mtime = time.time_ns()
+            self._changed(d)
 
         def unlink(self, parent, name, ctx):
             self._alive(ctx)
@@ -449,6 +467,7 @@ def serve(backing, mountpoint, cut_at, counted, report):
             dnew.entries[nnew] = src.ino
             src.path = os.path.join(dnew.path, os.fsdecode(nnew))
             self.nodes[pold].mtime = dnew.mtime = time.time_ns()
+            self._changed(self.nodes[pold], dnew)
             self._point('rename', dnew, nnew)
 
         def access(self, ino, mode, ctx):
@@ -492,9 +511,10 @@ def main(argv=None):
     p.add_argument('mountpoint')
     p.add_argument('--cut-at', type=int, default=0)
     p.add_argument('--counted', default=','.join(COUNTED))
+    p.add_argument('--model', choices=MODELS, default='strict')
     p.add_argument('--report', required=True)
     a = p.parse_args(argv)
-    serve(a.backing, a.mountpoint, a.cut_at, tuple(a.counted.split(',')), a.report)
+    serve(a.backing, a.mountpoint, a.cut_at, tuple(a.counted.split(',')), a.report, a.model)
 
 
 if __name__ == '__main__':

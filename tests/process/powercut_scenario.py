@@ -244,9 +244,12 @@ def check(case, ref, outbox_sent=()):
     prom = os.path.join(case.backing, 'metrics', 'cstbox_export.prom')
     if not os.path.isfile(prom) or os.path.getsize(prom) == 0:
         bad.append('metrics textfile missing or empty after the healthy run')
-    st = case.cli(False, 'status', '--json')
-    bl = case.cli(False, 'backlog', 'list', '--json')
-    au = case.cli(False, 'audit', '--deep', '--json')
+    try:
+        st = case.cli(False, 'status', '--json')
+        bl = case.cli(False, 'backlog', 'list', '--json')
+        au = case.cli(False, 'audit', '--deep', '--json', timeout=180)
+    except subprocess.TimeoutExpired as exc:
+        return bad + ['%s did not end' % ' '.join(exc.cmd[5:])]
     try:
         status, blist, audit = json.loads(st.stdout), json.loads(bl.stdout), json.loads(au.stdout)
     except ValueError as exc:
@@ -345,13 +348,13 @@ def prepare(root, address, scenario):
     return case, reference(case)
 
 
-def one(root, address, base, ref, scenario, cut_at, counted=COUNTED):
+def one(root, address, base, ref, scenario, cut_at, counted=COUNTED, model='strict'):
     """Cut ``scenario`` at point ``cut_at`` (0: never); recover; (report, violations)."""
     shutil.rmtree(root, ignore_errors=True)
     shutil.copytree(base.root, root, symlinks=True)
     case = Case(root, address)
     bad = []
-    with CutFS(case.backing, case.mnt, cut_at=cut_at, counted=counted) as fs:
+    with CutFS(case.backing, case.mnt, cut_at=cut_at, counted=counted, model=model) as fs:
         res = SCENARIOS[scenario][1](case)
     report = fs.report
     if 'Traceback' in res.stderr and not report['cut']:
@@ -369,7 +372,8 @@ def one(root, address, base, ref, scenario, cut_at, counted=COUNTED):
                     for b in bad]
 
 
-def sweep(root, address, scenario, points=None, randoms=0, seed=1, log=print):
+def sweep(root, address, scenario, points=None, randoms=0, seed=1, log=print,
+          model='strict'):
     """Cut ``scenario`` at ``points`` (default: every point 1..count) and at ``randoms``
     random operations of any kind; returns (count, cuts made, violations, seconds)."""
     t0 = time.monotonic()
@@ -378,7 +382,7 @@ def sweep(root, address, scenario, points=None, randoms=0, seed=1, log=print):
     bad = []
     if points is None or randoms:
         report, bad = one(os.path.join(root, scenario, 'count'), address, base, ref, scenario,
-                          0)
+                          0, model=model)
         count = report['counted']
         every = sum(report['ops'].get(op, 0) for op in EVERYTHING)
     todo = [(n, COUNTED) for n in (points if points is not None else range(1, count + 1))]
@@ -386,7 +390,7 @@ def sweep(root, address, scenario, points=None, randoms=0, seed=1, log=print):
     todo += [(rnd.randint(1, every), EVERYTHING) for _ in range(randoms)]
     for n, counted in todo:
         rep, b = one(os.path.join(root, scenario, 'cut'), address, base, ref, scenario, n,
-                     counted)
+                     counted, model)
         if not rep['cut']:
             b.append('%s: cut point %d never reached (%d counted)' % (scenario, n,
                                                                       rep['counted']))

@@ -64,6 +64,18 @@ def test_cutfs_loses_names_whose_directory_was_not_fsynced(tmp_path):
     assert (backing / 'keep').read_text() == 'keep'
 
 
+def test_cutfs_lazyfs_model_keeps_names_not_data(tmp_path):
+    """Control: in the lazyfs model a rename survives a cut without a directory fsync, the
+    unsynced data does not."""
+    backing, mnt = tmp_path / 'backing', tmp_path / 'mnt'
+    with CutFS(backing, mnt, model='lazyfs') as fs:
+        with open(mnt / '.a.tmp', 'w') as f:
+            f.write('never synced')
+        os.rename(mnt / '.a.tmp', mnt / 'a')
+        fs.cut()
+    assert os.listdir(backing) == ['a'] and (backing / 'a').read_text() == ''
+
+
 def test_cutfs_clean_stop_keeps_everything(tmp_path):
     """Control: without a cut (a clean unmount) every change is written back."""
     backing, mnt = tmp_path / 'backing', tmp_path / 'mnt'
