@@ -36,6 +36,10 @@ class DeadLetters:
     def _dir(self, group):
         return os.path.join(self.root, group)
 
+    def folder(self, group):
+        """``failed/<group>/`` (may not exist)."""
+        return self._dir(group)
+
     def free_id(self, group, jobid):
         """``jobid``, or ``jobid.N`` when a dead letter of that id exists already.
 

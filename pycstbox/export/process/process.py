@@ -6,7 +6,9 @@ One ``run``:
 2. for each job, puts every due window after its watermark in the backlog
    (``backlog/<job>/<jobid>.json``, durable), *then* advances the watermark;
    windows older than ``max_age`` go straight to the dead letters;
-3. runs every pending entry of the selected jobs, oldest window first:
+3. finishes what a run or a requeue cut short left half done (:mod:`.recover`), then
+   removes the staged and spooled files no entry names;
+4. runs every pending entry of the selected jobs, oldest window first:
    success -> entry deleted (only now); temporary failure -> entry kept (with
    the file on flash when it was made) and the other entries of the same
    target skipped for this run; event store down -> the entries that need it

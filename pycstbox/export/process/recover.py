@@ -62,7 +62,7 @@ def tidy_group(dead, group):
     """``failed/<group>/``: temporary files of writers that are gone and ``.error`` files
     without their letter removed; a letter without ``.error`` gets one.  Returns the
     names of the letters whose ``.error`` was written."""
-    d = dead._dir(group)
+    d = dead.folder(group)
     names = list_names(d)
     changed, regenerated = False, []
     for n in names:
@@ -93,7 +93,7 @@ def recover_job(dead, backlog, spool_dir, job):
     Call it under the run lock.  Returns lines saying what was done (also logged).
     """
     done = []
-    d = dead._dir(job)
+    d = dead.folder(job)
     if not os.path.isdir(d):
         return done
     letters = _letters(d)
@@ -164,7 +164,7 @@ def requeue(dead, backlog, spool_dir, job, letter):
     Order (module docstring): entry, then files, then the letter.  Returns the parms.
     :raises KeyError: no such dead letter
     """
-    d = dead._dir(job)
+    d = dead.folder(job)
     src = os.path.join(d, letter + '.json')
     if os.path.basename(letter) != letter or not os.path.isfile(src):
         raise KeyError('%s/%s' % (job, letter))
