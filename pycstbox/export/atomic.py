@@ -112,6 +112,35 @@ def makedirs_durable(path, mode=0o777):
     fsync_dir(parent or '.')
 
 
+def remove_stale_temps(folder):
+    """Remove the temp files of :func:`write_atomic` left in ``folder`` by writers that are
+    gone (a power cut, kill -9): their pid, the last part of the name, is not running or is
+    ours (a previous boot's).  Returns the names removed; nothing written when none."""
+    removed = []
+    for n in list_names(folder):
+        if not is_temp_name(n):
+            continue
+        pid = n[:-len(TMP_SUFFIX)].rsplit('.', 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid)):
+            continue
+        try:
+            os.unlink(os.path.join(folder, n))
+            removed.append(n)
+        except OSError:
+            pass
+    return removed
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
 def list_names(path):
     """The sorted entry names of directory ``path``; [] when it is missing or unreadable."""
     try:

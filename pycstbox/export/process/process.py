@@ -26,7 +26,7 @@ import os
 import time
 from typing import NamedTuple
 
-from pycstbox.export.atomic import list_names
+from pycstbox.export.atomic import list_names, remove_stale_temps
 from pycstbox.export.backlog import Backlog, entry_bytes
 from pycstbox.export.process.deadletter import DeadLetters
 from pycstbox.export.errors import ConfigError, ExportError
@@ -262,6 +262,7 @@ class ExportProcess:
 
     def recover(self, selected, problems):
         """Finish what a run or requeue cut short left half done (:mod:`.recover`)."""
+        remove_stale_temps(os.path.join(self.state_dir, 'state'))
         for job in selected:
             try:
                 recover_job(self.dead, self.backlog(job.name), self.spool_dir(job.name),

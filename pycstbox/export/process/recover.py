@@ -23,8 +23,8 @@ import logging
 import os
 import re
 
-from pycstbox.export.atomic import fsync_dir, is_temp_name, list_names, makedirs_private
-from pycstbox.export.backlog import _pid_alive, read_entry
+from pycstbox.export.atomic import fsync_dir, list_names, makedirs_private, remove_stale_temps
+from pycstbox.export.backlog import read_entry
 from pycstbox.export.process.artifact import owner
 
 log = logging.getLogger(__name__)
@@ -63,18 +63,12 @@ def tidy_group(dead, group):
     without their letter removed; a letter without ``.error`` gets one.  Returns the
     names of the letters whose ``.error`` was written."""
     d = dead.folder(group)
+    changed = bool(remove_stale_temps(d))
     names = list_names(d)
-    changed, regenerated = False, []
+    regenerated = []
     for n in names:
-        p = os.path.join(d, n)
-        if is_temp_name(n):
-            pid = n[:-len('.tmp')].rsplit('.', 1)[-1]
-            if pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid)):
-                continue
-            _unlink(p)
-            changed = True
-        elif n.endswith('.error') and n[:-len('.error')] not in names:
-            _unlink(p)
+        if n.endswith('.error') and n[:-len('.error')] not in names:
+            _unlink(os.path.join(d, n))
             changed = True
     if changed:
         fsync_dir(d)
