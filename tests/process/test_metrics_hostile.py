@@ -118,3 +118,14 @@ def test_written_file_is_0644_and_leaves_no_temporary_file(tmp_path):
         os.umask(old)
     assert os.stat(path).st_mode & 0o777 == 0o644
     assert os.listdir(tmp_path) == ['cstbox_export.prom']
+
+
+def test_stale_temporary_file_swept_even_when_nothing_changed(tmp_path):
+    """A temporary file left by a writer cut short goes at the first look, even when the
+    file already holds the metrics (nothing to write)."""
+    path = tmp_path / 'cstbox_export.prom'
+    assert metrics.Textfile(str(path)).update(DOC) is True
+    stale = tmp_path / '.cstbox_export.prom.999999999.tmp'
+    stale.write_text('half')
+    assert metrics.Textfile(str(path)).update(DOC) is False
+    assert os.listdir(tmp_path) == ['cstbox_export.prom']

@@ -171,6 +171,7 @@ class Textfile:
         self.path = path
         self.writes = 0
         self._failed = False
+        self._swept = False
 
     def update(self, doc):
         """Write the metrics of ``doc`` unless the file holds them already; True when written."""
@@ -179,6 +180,9 @@ class Textfile:
             return False
         text = client.generate_latest(registry(doc, client))
         try:
+            if not self._swept:             # once: what a cut writer left (names only)
+                self._swept = True
+                self._sweep(os.path.dirname(self.path) or '.')
             if _holds(self.path, text):
                 return False
             self._write(text)
