@@ -89,17 +89,56 @@ def makedirs_private(path):
 
     Directories that exist already keep their mode (a technician's choice).
     """
+    makedirs_durable(path, 0o700)
+
+
+def makedirs_durable(path, mode=0o777):
+    """Create ``path`` and its missing parents (``mode``, less the umask), each one made
+    durable in its parent (fsync): a file made durable in it later must not vanish with
+    its folder at a power cut.  Nothing is written when ``path`` exists already.
+    """
     path = os.fspath(path)
     if os.path.isdir(path):
         return
     parent = os.path.dirname(path.rstrip('/'))
     if parent and parent != path:
-        makedirs_private(parent)
+        makedirs_durable(parent, mode)
     try:
-        os.mkdir(path, 0o700)
+        os.mkdir(path, mode)
     except FileExistsError:
         if not os.path.isdir(path):
             raise
+        return
+    fsync_dir(parent or '.')
+
+
+def remove_stale_temps(folder):
+    """Remove the temp files of :func:`write_atomic` left in ``folder`` by writers that are
+    gone (a power cut, kill -9): their pid, the last part of the name, is not running or is
+    ours (a previous boot's).  Returns the names removed; nothing written when none."""
+    removed = []
+    for n in list_names(folder):
+        if not is_temp_name(n):
+            continue
+        pid = n[:-len(TMP_SUFFIX)].rsplit('.', 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid)):
+            continue
+        try:
+            os.unlink(os.path.join(folder, n))
+            removed.append(n)
+        except OSError:
+            pass
+    return removed
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def list_names(path):

@@ -25,7 +25,8 @@ import logging
 import os
 import re
 
-from pycstbox.export.atomic import fsync_dir, is_temp_name, remove_durable, write_atomic
+from pycstbox.export.atomic import (fsync_dir, is_temp_name, makedirs_durable, remove_durable,
+                                     write_atomic)
 from pycstbox.export.errors import BacklogError
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,27 @@ def decode_value(data):
     return data
 
 
+def read_entry(path, job_id=None):
+    """The parms of the entry file ``path`` (a backlog entry or a dead-lettered one).
+
+    :raises OSError: unreadable; :raises CorruptEntry: not an entry (of ``job_id``)
+    """
+    with open(path, 'rb') as f:
+        raw = f.read()
+    try:
+        doc = json.loads(raw.decode('utf-8'))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise CorruptEntry('not valid JSON (%d bytes): %s' % (len(raw), exc)) from exc
+    if not isinstance(doc, dict) or doc.get('format') != ENTRY_FORMAT or 'parms' not in doc:
+        raise CorruptEntry('not a backlog entry (wrong shape)')
+    if job_id is not None and doc.get('job_id') != job_id:
+        raise CorruptEntry('entry is for job %r, not %r' % (doc.get('job_id'), job_id))
+    try:
+        return decode_value(doc['parms'])
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise CorruptEntry('bad value in entry: %s' % exc) from exc
+
+
 class Backlog:
     """A named backlog of pending jobs, one JSON file per job."""
 
@@ -107,7 +129,7 @@ class Backlog:
             raise ValueError('invalid backlog name: %r' % (name,))
         path = os.path.join(root if root else self.DEFAULT_LOCATION_ROOT, name)
         try:
-            os.makedirs(path, exist_ok=True)
+            makedirs_durable(path)
         except OSError as exc:
             raise ValueError('invalid path: %s (%s)' % (path, exc.strerror or exc)) from exc
         if not os.path.isdir(path) or not os.access(path, os.W_OK | os.X_OK):
@@ -152,20 +174,7 @@ class Backlog:
         :raises FileNotFoundError: when absent
         :raises CorruptEntry: when the content is not a valid entry
         """
-        with open(self._fpath(job_id), 'rb') as f:
-            raw = f.read()
-        try:
-            doc = json.loads(raw.decode('utf-8'))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise CorruptEntry('not valid JSON (%d bytes): %s' % (len(raw), exc)) from exc
-        if not isinstance(doc, dict) or doc.get('format') != ENTRY_FORMAT or 'parms' not in doc:
-            raise CorruptEntry('not a backlog entry (wrong shape)')
-        if doc.get('job_id') != job_id:
-            raise CorruptEntry('entry is for job %r, not %r' % (doc.get('job_id'), job_id))
-        try:
-            return decode_value(doc['parms'])
-        except (TypeError, ValueError, AttributeError) as exc:
-            raise CorruptEntry('bad value in entry: %s' % exc) from exc
+        return read_entry(self._fpath(job_id), job_id)
 
     # -- mapping ----------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from pycstbox.export.daemon.outboxbudget import send_within_budget
 from pycstbox.export.daemon.liveness import WORK_BOUND, Heartbeat, send_bound
 from pycstbox.export.daemon.outboxfile import is_temp_name, problem, wait_needed, writers
 from pycstbox.export.process.deadletter import DeadLetters
+from pycstbox.export.process.recover import tidy_group
 from pycstbox.export.errors import PermanentError, TemporaryError
 from pycstbox.export.process.retry import Retry
 from pycstbox.export.transports.filename import printable
@@ -114,6 +115,12 @@ class OutboxLane(threading.Thread):
 
     # -- the lane thread ------------------------------------------------------------
     def run(self):
+        try:
+            # what a power cut left in failed/<target>/: temp files, a lone .error (the
+            # file was not moved yet: it is still in the outbox), a letter without .error
+            tidy_group(self.dead, self.target.name)
+        except OSError as exc:
+            log.warning('outbox %s: cannot tidy its dead letters: %s', self.target.name, exc)
         try:
             while True:
                 with self._cond:

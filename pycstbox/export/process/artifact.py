@@ -174,6 +174,19 @@ class Artifact:
         self.sha256 = self.size = None
 
 
+def owner(name):
+    """The backlog id a staged, spooled or kept file belongs to: ``'<id>.<ext>'`` -> ``'<id>'``.
+
+    An id may end in ``.N`` (a requeued dead letter's, see ``DeadLetters.free_id``):
+    ``'20261120T000000Z.2.csv.gz'`` -> ``'20261120T000000Z.2'``.
+    """
+    parts = name.split('.')
+    i = 1
+    while i < len(parts) - 1 and parts[i].isdigit():
+        i += 1
+    return '.'.join(parts[:i])
+
+
 def sweep(staging_root, spool_root, backlog_root):
     """Remove the files of ``staging_root/<job>/`` and ``spool_root/<job>/`` that no entry
     of ``backlog_root/<job>/`` names (a file is named ``<jobid>.<ext>``).
@@ -190,7 +203,7 @@ def sweep(staging_root, spool_root, backlog_root):
             d = os.path.join(root, job)
             for name in list_names(d):
                 path = os.path.join(d, name)
-                if name.split('.')[0] in ids or not os.path.isfile(path):
+                if owner(name) in ids or not os.path.isfile(path):
                     continue
                 try:
                     os.unlink(path)

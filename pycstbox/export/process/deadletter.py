@@ -11,7 +11,9 @@ import logging
 import os
 from typing import NamedTuple
 
-from pycstbox.export.atomic import fsync_dir, list_names, makedirs_private, write_atomic
+from pycstbox.export.atomic import (fsync_dir, list_names, makedirs_durable, makedirs_private,
+                                     write_atomic)
+from pycstbox.export.backlog import read_entry
 from pycstbox.export.transports.filename import printable
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,10 @@ class DeadLetters:
     def _dir(self, group):
         return os.path.join(self.root, group)
 
+    def folder(self, group):
+        """``failed/<group>/`` (may not exist)."""
+        return self._dir(group)
+
     def free_id(self, group, jobid):
         """``jobid``, or ``jobid.N`` when a dead letter of that id exists already.
 
@@ -46,6 +52,28 @@ class DeadLetters:
             n += 1
             cand = '%s.%d' % (jobid, n)
         return cand
+
+    def find_window(self, group, start, end):
+        """The id of a dead letter of ``group`` for the window ``start..end``, else None."""
+        d = self._dir(group)
+        for n in list_names(d):
+            if n.endswith('.json') and not n.startswith('.'):
+                try:
+                    parms = read_entry(os.path.join(d, n))
+                except (OSError, ValueError):
+                    continue
+                if isinstance(parms, dict) and (parms.get('start'), parms.get('end')) == (
+                        start, end):
+                    return n[:-len('.json')]
+        return None
+
+    def write_error(self, group, name, reason, now=None, keep=False):
+        """(Re)write the ``.error`` of letter ``name``; ``keep``: not when it has one."""
+        path = os.path.join(self._dir(group), name + '.error')
+        if keep and os.path.exists(path):
+            return
+        now = now or datetime.datetime.now(datetime.timezone.utc)
+        write_atomic(path, _error_text(reason, now), mode=0o600, skip_unchanged=False)
 
     def add_file(self, group, src, name, reason, now):
         """Move the file ``src`` in as ``name`` with its ``.error`` text. Returns the new path."""
@@ -65,8 +93,9 @@ class DeadLetters:
         d = self._dir(group)
         makedirs_private(d)
         dest = os.path.join(d, name)
-        write_atomic(dest, data, mode=0o600)
+        # the reason first: a cut leaves no letter, or a letter with its reason
         write_atomic(dest + '.error', _error_text(reason, now), mode=0o600, skip_unchanged=False)
+        write_atomic(dest, data, mode=0o600)
         log.error('dead letter %s/%s: %s', group, name, reason)
         return dest
 
@@ -96,7 +125,7 @@ class DeadLetters:
         src = os.path.join(self._dir(group), name)
         if os.path.basename(name) != name or not os.path.isfile(src):
             raise KeyError('%s/%s' % (group, name))
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        makedirs_durable(os.path.dirname(dest))
         os.replace(src, dest)
         fsync_dir(os.path.dirname(dest))
         try:

@@ -34,7 +34,7 @@ import logging
 import os
 import re
 
-from pycstbox.export.atomic import fsync_dir
+from pycstbox.export.atomic import fsync_dir, makedirs_durable
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ class Journal:
         line = (json.dumps(rec, ensure_ascii=False, separators=(',', ':')) + '\n').encode()
         created = not os.path.exists(self.path)
         if created:
-            os.makedirs(self.dir, exist_ok=True)
+            makedirs_durable(self.dir)
         fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
             size = os.fstat(fd).st_size

@@ -2,9 +2,10 @@
 
 ``samples(doc)`` turns a status snapshot (:func:`pycstbox.export.process.snapshot.collect`,
 the ``status --json`` document) into the metric set; :class:`Textfile` writes it to
-``[metrics] textfile`` with ``prometheus_client.write_to_textfile`` (a temporary file
-renamed over the old one: node_exporter never reads half a file), and only when the
-text differs from what the file holds: an idle box never writes to flash.
+``[metrics] textfile`` atomically and durably (a temporary file, fsync, renamed over the
+old one, folder fsync: node_exporter never reads half a file, a power cut never leaves
+it empty), and only when the text differs from what the file holds: an idle box never
+writes to flash.
 
 Every writer (``cbx-export run``, the daemon) writes the whole set.  Names
 ``cstbox_export_*``, base units (seconds since the epoch, bytes), labels ``site``,
@@ -16,10 +17,13 @@ here only, lazily: without it the metrics are off, with one warning.
 """
 
 import datetime
+import errno
 import logging
 import os
+import stat
 
 from pycstbox.export import __version__
+from pycstbox.export.atomic import fsync_dir, list_names
 from pycstbox.export.config.duration import parse_duration
 
 log = logging.getLogger(__name__)
@@ -191,29 +195,37 @@ def preload():
 
 
 class Textfile:
-    """``[metrics] textfile``: written when the metric text differs from the file's."""
+    """``[metrics] textfile``: written when the metric text differs from the file's.
+
+    Written like the rest of the state (:mod:`pycstbox.export.atomic`): a temporary file
+    ``.<name>.<pid>.tmp`` created ``O_EXCL|O_NOFOLLOW`` in the same folder, made 0644 on
+    its descriptor, written, fsynced, renamed over the file, the folder fsynced: a power
+    cut leaves the old text or the new one, never an empty file.  The folder is usually
+    writable by another user (prometheus): the file is only ever read through a
+    descriptor opened ``O_NOFOLLOW|O_NONBLOCK`` that must be a regular file (bounded
+    read), nothing is chmod-ed by path, and a symlink, FIFO or any other non-regular
+    file at the path is refused (left alone, nothing written) with one warning.
+    """
 
     def __init__(self, path):
         self.path = path
         self.writes = 0
         self._failed = False
+        self._swept = False
 
     def update(self, doc):
         """Write the metrics of ``doc`` unless the file holds them already; True when written."""
         client = _client() if self.path else None
         if client is None:
             return False
-        reg = registry(doc, client)
-        text = client.generate_latest(reg)
+        text = client.generate_latest(registry(doc, client))
         try:
-            with open(self.path, 'rb') as f:
-                if f.read() == text:
-                    return False
-        except OSError:
-            pass
-        try:
-            client.write_to_textfile(self.path, reg)
-            _readable(self.path)
+            if not self._swept:             # once: what a cut writer left (names only)
+                self._swept = True
+                self._sweep(os.path.dirname(self.path) or '.')
+            if _holds(self.path, text):
+                return False
+            self._write(text)
         except OSError as exc:
             self._cleanup()
             if not self._failed:
@@ -227,28 +239,95 @@ class Textfile:
         self.writes += 1
         return True
 
-    def _cleanup(self):
-        """Remove what write_to_textfile left behind when it failed (its temporary file)."""
+    def _tmp(self):
         folder, base = os.path.split(self.path)
+        return os.path.join(folder, '.%s.%d.tmp' % (base, os.getpid()))
+
+    def _write(self, text):
+        folder = os.path.dirname(self.path) or '.'
+        tmp = self._tmp()
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         try:
-            names = os.listdir(folder or '.')
-        except OSError:
-            return
-        mine = '%s.%d.' % (base, os.getpid())
-        for n in names:
-            if n.startswith(mine):
+            fd = os.open(tmp, flags, 0o600)
+        except FileExistsError:         # left by a killed writer whose pid was ours
+            os.unlink(tmp)
+            fd = os.open(tmp, flags, 0o600)
+        try:
+            # node_exporter runs as another user: readable by all whatever the umask
+            os.fchmod(fd, 0o644)
+            view = memoryview(text)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(tmp, self.path)       # replaces a name, never follows a symlink
+        fsync_dir(folder)
+        self._sweep(folder)
+
+    def _sweep(self, folder):
+        """Remove the temporary files of writers that are gone (a power cut, kill -9)."""
+        base = os.path.basename(self.path)
+        for n in list_names(folder):
+            head, _, pid = n[:-len('.tmp')].rpartition('.')
+            if head == '.' + base and n.endswith('.tmp') and pid.isdigit() \
+                    and not _pid_alive(int(pid)):
                 try:
                     os.unlink(os.path.join(folder, n))
                 except OSError:
                     pass
 
+    def _cleanup(self):
+        """Remove this writer's temporary file after a failure."""
+        try:
+            os.unlink(self._tmp())
+        except OSError:
+            pass
 
-def _readable(path):
-    """node_exporter runs as another user (prometheus): the file must be readable by all,
-    whatever the umask of the writer (write_to_textfile creates it with the umask's mode)."""
-    mode = os.stat(path).st_mode & 0o777
-    if mode & 0o444 != 0o444:
-        os.chmod(path, mode | 0o444)
+
+class NotRegular(OSError):
+    """Something else than a regular file (a symlink, a FIFO, a device) at the textfile path."""
+
+
+def _holds(path, text):
+    """True when the regular file ``path`` holds exactly ``text``; False when absent or other.
+
+    :raises NotRegular: a symlink or a non-regular file is there (refused: never written over)
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotRegular(errno.ELOOP, 'a symbolic link is there: refused (remove it)') \
+                from exc
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegular(errno.EINVAL, 'not a regular file: refused (remove it)')
+        if st.st_size != len(text):
+            return False
+        data = b''
+        while len(data) <= len(text):           # bounded: never more than the text + 1
+            chunk = os.read(fd, len(text) + 1 - len(data))
+            if not chunk:
+                break
+            data += chunk
+        return data == text
+    finally:
+        os.close(fd)
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def check(path):

@@ -6,7 +6,9 @@ One ``run``:
 2. for each job, puts every due window after its watermark in the backlog
    (``backlog/<job>/<jobid>.json``, durable), *then* advances the watermark;
    windows older than ``max_age`` go straight to the dead letters;
-3. runs every pending entry of the selected jobs, oldest window first:
+3. finishes what a run or a requeue cut short left half done (:mod:`.recover`), then
+   removes the staged and spooled files no entry names;
+4. runs every pending entry of the selected jobs, oldest window first:
    success -> entry deleted (only now); temporary failure -> entry kept (with
    the file on flash when it was made) and the other entries of the same
    target skipped for this run; event store down -> the entries that need it
@@ -24,7 +26,7 @@ import os
 import time
 from typing import NamedTuple
 
-from pycstbox.export.atomic import list_names
+from pycstbox.export.atomic import list_names, remove_stale_temps
 from pycstbox.export.backlog import Backlog, entry_bytes
 from pycstbox.export.process.deadletter import DeadLetters
 from pycstbox.export.errors import ConfigError, ExportError
@@ -32,6 +34,7 @@ from pycstbox.export.job import EventsExportJob
 from pycstbox.export.process import clock
 from pycstbox.export.process.artifact import sweep
 from pycstbox.export.process.lock import RunLock
+from pycstbox.export.process.recover import recover_job
 from pycstbox.export.process.runtime import runtime_dir as resolve_runtime_dir
 from pycstbox.export.process.state import JobState
 from pycstbox.export.config.duration import format_duration
@@ -166,7 +169,9 @@ class ExportProcess:
             # one dead letter for the whole gap, whatever its length; requeued, it is
             # exported as one file covering the gap
             count = round((gap.end - gap.start) / job.period)
-            jobid = self.dead.free_id(job.name, EventsExportJob.make_jobid(gap.start))
+            # written already by a run cut before its watermark was saved: the same letter
+            jobid = self.dead.find_window(job.name, gap.start, gap.end) or self.dead.free_id(
+                job.name, EventsExportJob.make_jobid(gap.start))
             parms = dict(entry_parms(job.name, gap, now), windows=count)
             self.dead.add_data(job.name, jobid + '.json', entry_bytes(jobid, parms),
                                '%d window(s) %s older than max_age (%s): not exported; '
@@ -258,6 +263,19 @@ class ExportProcess:
         return sweep(os.path.join(self.runtime_dir, 'staging'),
                      os.path.join(self.state_dir, 'spool'), self.backlog_root)
 
+    def recover(self, selected, problems):
+        """Finish what a run or requeue cut short left half done (:mod:`.recover`)."""
+        remove_stale_temps(os.path.join(self.state_dir, 'state'))
+        for job in selected:
+            try:
+                recover_job(self.dead, self.backlog(job.name), self.spool_dir(job.name),
+                            job.name)
+            except (OSError, ExportError) as exc:
+                msg = 'job %s: cannot check its dead letters against its backlog: %s' % (
+                    job.name, exc)
+                log.error('%s', msg)
+                problems.append(msg)
+
     def _run_locked(self, selected, now, enqueue, only):
         problems = []
         self.held = set()
@@ -273,6 +291,7 @@ class ExportProcess:
                     continue
                 enq += a
                 dead += d
+        self.recover(selected, problems)
         self.sweep_orphans()
         from pycstbox.export.process.budget import Budget
         from pycstbox.export.process.runner import Runner

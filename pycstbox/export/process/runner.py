@@ -28,6 +28,7 @@ from pycstbox.export.atomic import list_names
 from pycstbox.export.backlog import entry_bytes
 from pycstbox.export.errors import BudgetWait, ExportError
 from pycstbox.export.process import journal
+from pycstbox.export.process.artifact import owner
 from pycstbox.export.process.budgetgate import BudgetGate
 from pycstbox.export.process.state import JobState
 from pycstbox.export.process.windowjob import WindowJob
@@ -284,7 +285,7 @@ class Runner:
     def _kept(self, job, jobid, where=None):
         """Files that attempts at window ``jobid`` kept on flash (``<jobid>.<ext>``)."""
         d = where or self.spool_dir(job.name)
-        return [os.path.join(d, n) for n in list_names(d) if n.split('.')[0] == jobid]
+        return [os.path.join(d, n) for n in list_names(d) if owner(n) == jobid]
 
     def _drop_staged(self, job, jobid):
         """Half-written files of ``jobid`` left in staging by a killed run (worthless)."""
@@ -295,11 +296,19 @@ class Runner:
                 log.warning('job %s: cannot remove %s: %s', job.name, path, exc)
 
     def _dead_letter(self, b, job, jobid, parms, wj, message):
+        """The letter first, then the window's files next to it, then the entry goes: a cut
+        anywhere leaves the letter and its pending window, which the next run's
+        :func:`~pycstbox.export.process.recover.recover_job` finishes (never a ghost)."""
         self.dead += 1
-        letter = self.dead_letters.free_id(job.name, jobid)     # never replace another one
+        letter = (self.dead_letters.find_window(job.name, parms['start'], parms['end'])
+                  or self.dead_letters.free_id(job.name, jobid))   # never replace another one
 
         def named(name):                    # '<jobid>.<ext>' -> '<letter>.<ext>'
             return letter + name[len(jobid):] if name.startswith(jobid) else name
+        self.dead_letters.add_data(job.name, letter + '.json', entry_bytes(letter, parms),
+                                   '%s\ntarget: %s\nwhat to do: fix the cause, then '
+                                   '"cbx-export backlog requeue %s %s"'
+                                   % (message, job.target, job.name, letter), self.now)
         if wj is not None and wj.artifact.path and os.path.exists(wj.artifact.path):
             wj.artifact.persist()
             self.dead_letters.add_file(job.name, wj.artifact.path, named(wj.artifact.name),
@@ -310,10 +319,6 @@ class Runner:
             self.dead_letters.add_file(job.name, path, named(os.path.basename(path)), message,
                                        self.now)
         self._drop_staged(job, jobid)
-        self.dead_letters.add_data(job.name, letter + '.json', entry_bytes(letter, parms),
-                                   '%s\ntarget: %s\nwhat to do: fix the cause, then '
-                                   '"cbx-export backlog requeue %s %s"'
-                                   % (message, job.target, job.name, letter), self.now)
         del b[jobid]
         self.state(job.name).record_error(jobid, self.now, message, False)
 

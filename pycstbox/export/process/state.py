@@ -15,7 +15,7 @@ import json
 import logging
 import os
 
-from pycstbox.export.atomic import write_atomic
+from pycstbox.export.atomic import makedirs_durable, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ class JobState:
         """Write the state when it changed (atomic, durable). Returns True when written."""
         if self._doc == self._saved:
             return False
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        makedirs_durable(os.path.dirname(self.path))
         data = json.dumps(self._doc, sort_keys=True, indent=1) + '\n'
         write_atomic(self.path, data)
         self._saved = dict(self._doc)
