@@ -52,6 +52,7 @@ import signal
 import sys
 import time
 
+from pycstbox.export.daemon import signals
 from pycstbox.export.process.runtime import runtime_dir
 from pycstbox.export.daemon.scheduler import ProcessLane, _iso, _utcnow
 
@@ -93,6 +94,15 @@ class Daemon:
 
     def _on_hup(self, signum, frame):
         self._reload = True
+
+    def _take_early_signals(self):
+        """HUP/TERM/INT received while starting (:mod:`.signals`): acted upon once ready."""
+        for signum in signals.take_pending():
+            if signum == signal.SIGHUP:
+                log.info('reload asked while starting: done once started')
+                self._reload = True
+            else:
+                self._stop = signum
 
     def _lock_state(self):
         """Take the state directory's daemon lock: None, or the exit code (message printed)."""
@@ -140,6 +150,7 @@ class Daemon:
         signal.signal(signal.SIGTERM, self._on_stop)
         signal.signal(signal.SIGINT, self._on_stop)
         signal.signal(signal.SIGHUP, self._on_hup)
+        self._take_early_signals()
         self.watcher = OutboxWatcher(wake=self.wake)
         self.watcher.apply(self.config)
         self.lane = ProcessLane(self.config, self.runtime_dir, self.wake)
@@ -308,6 +319,7 @@ def build_parser():
 
 def main(argv=None):
     """Entry point of ``cbx-exportd``; returns the exit code."""
+    signals.install_early()
     args = build_parser().parse_args(argv)
     from pycstbox.export import config as configmod
     from pycstbox.export.config import logsetup
@@ -326,6 +338,7 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
+    signals.install_early()
     # run the imported module, not __main__: loggers are named pycstbox.export.daemon.daemon, as under cbx-exportd
     from pycstbox.export.daemon.daemon import main as _main
     sys.exit(_main())
