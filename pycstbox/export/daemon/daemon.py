@@ -24,7 +24,10 @@ finish what they are doing, then the process ends with ``os._exit`` anyway:
 an abandoned upload leaves its backlog entry or outbox file in place (every
 write of the core is atomic), so it is delivered once or twice, never lost.
 The status file is removed.  SIGHUP: reload the configuration; an invalid one is
-refused with its one-line reason and the old one stays in force.
+refused with its one-line reason and the old one stays in force.  A reload that
+changes ``state_dir`` takes the new directory's single-instance lock first (refused in
+one line when another daemon holds it) and releases the old one once no lane works
+under it.  Signals received while starting: :mod:`.signals`.
 
 Runtime directory (``status.json``, staging): the config's ``runtime_dir``, else
 ``$CBX_EXPORT_RUNTIME_DIR``, else ``/run/cstbox-export`` (a tmpfs: the status
@@ -80,6 +83,7 @@ class Daemon:
         self._status_failed = False
         self._r = self._w = None
         self._state_lock = None
+        self._old_locks = []           # (state_dir, DaemonLock) left by a reload, still busy
         self.watcher = self.lane = self.metrics = None
 
     def wake(self):
@@ -166,6 +170,7 @@ class Daemon:
             if self._reload:
                 self._reload = False
                 self.reload()
+            self._reap()
             timeout = self.write_status()
             try:
                 ready, _, _ = select.select(fds, [], [], timeout)
@@ -242,6 +247,8 @@ class Daemon:
         except Exception as exc:  # noqa: BLE001
             log.error('configuration not reloaded, the previous one stays in force: %s', exc)
             return
+        if not self._move_state_lock(new):
+            return
         try:
             setup_logging(self.args, new, logsetup)
         except OSError as exc:
@@ -251,6 +258,43 @@ class Daemon:
         self.lane.update(new)
         self.metrics.update(new)
         log.info('configuration reloaded from %s', self._config_path())
+
+    def _move_state_lock(self, new):
+        """A reload that changes ``state_dir``: take the new one's DaemonLock first (False:
+        refused, one line, the old configuration stays); the old one is released once no
+        lane works under it any more (:meth:`_reap`)."""
+        from pycstbox.export.errors import ExportError
+        from pycstbox.export.process.lock import DaemonLock, state_dir_problem
+        old = self.config.state_dir
+        if os.path.realpath(new.state_dir) == os.path.realpath(old):
+            return True
+        try:
+            lock = DaemonLock(new.state_dir).acquire()
+        except ExportError as exc:
+            log.error('configuration not reloaded, the previous one stays in force: state_dir '
+                      '%s: %s', new.state_dir, exc)
+            return False
+        problem = state_dir_problem(new.state_dir)
+        if problem:
+            lock.release()
+            log.error('configuration not reloaded, the previous one stays in force: %s',
+                      problem)
+            return False
+        self._old_locks.append((old, self._state_lock))
+        self._state_lock = lock
+        log.info('state_dir moved from %s to %s: this daemon serves %s now', old,
+                 new.state_dir, new.state_dir)
+        return True
+
+    def _reap(self):
+        """Retired outbox lanes that ended; old state_dir locks nothing works under any more."""
+        self.watcher.reap()
+        for item in list(self._old_locks):
+            path, lock = item
+            if not self.watcher.busy(path):
+                self._old_locks.remove(item)
+                lock.release()
+                log.info('%s released: another cbx-exportd may serve it', path)
 
     def _config_path(self):
         files = getattr(self.config, 'files', ())

@@ -140,6 +140,7 @@ class OutboxLane(threading.Thread):
                 self._wake()
         finally:
             self._close_transport()
+            self._wake()               # a retired lane ended: its folder may be served again
 
     def _drain(self, batch):
         entries = []
