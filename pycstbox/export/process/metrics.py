@@ -48,7 +48,7 @@ TARGET_METRICS = {
 SITE_METRICS = {
     'daemon_up': '1 when cbx-exportd runs.',
     'daemon_start_time_seconds': 'When the running cbx-exportd started (0: not running).',
-    'state_dir_problem': '1 when the state directory cannot be written (read-only file system).',
+    'state_dir_problem': '1 when the state directory cannot be written (read-only or full).',
 }
 
 _warned = False
