@@ -165,31 +165,9 @@ def cmd_backlog_drop(args, config):
 
 
 def cmd_backlog_requeue(args, config):
-    from pycstbox.export.backlog import Backlog
-    from pycstbox.export.process.lock import RunLock
-    proc = _process(config)
-    _job(config, args.job)
-    Backlog.check_job_id(args.id)
-    with RunLock(config.state_dir):
-        b = proc.backlog(args.job)
-        try:
-            # a dead letter is a backlog entry as is: it goes back under its own name
-            proc.dead.take(args.job, args.id + '.json',
-                           os.path.join(b.location, args.id + '.json'))
-            parms = b[args.id]
-        except KeyError:
-            raise ExportError('no dead-lettered job %s for job %s ("cbx-export backlog list")'
-                              % (args.id, args.job)) from None
-        parms['attempts'] = 0
-        for d in proc.dead.list(args.job):
-            if d.name.startswith(args.id + '.') and not d.name.endswith('.json'):
-                proc.dead.take(args.job, d.name, os.path.join(proc.spool_dir(args.job), d.name))
-                parms['artifact'] = d.name
-        b[args.id] = parms
-    write_metrics(config)
-    print('requeued %s/%s: it runs at the next slot, or now with '
-          '"cbx-export backlog retry %s %s"' % (args.job, args.id, args.job, args.id))
-    return 0
+    """One dead letter, or a whole job or target (``--all``): :mod:`.requeue`."""
+    from pycstbox.export.cli.requeue import cmd_backlog_requeue as requeue
+    return requeue(args, config)
 
 
 def cmd_backlog_import_legacy(args, config):

@@ -4,7 +4,7 @@ A file closed after writing (``IN_CLOSE_WRITE``) or renamed into the folder
 (``IN_MOVED_TO``) becomes *ready*; files already there when the watch starts are
 ready too.  Each target has one :class:`OutboxLane` thread that uploads its ready
 files one at a time (never concurrently with itself), oldest first (mtime, then
-name), with ``transport.send(path, name, job='outbox', key='<site>-outbox-<name>')``,
+name), with ``transport.send(path, name, job=<target name>, key='<site>-outbox-<name>')``,
 then removes them.  A file that is still being written is not ready: it was
 neither closed nor renamed in.
 
@@ -33,6 +33,8 @@ import time
 
 from pycstbox.export.daemon.outboxfile import ensure_dir
 from pycstbox.export.daemon.outboxlane import OutboxLane
+from pycstbox.export.process.hold import Holds
+from pycstbox.export.process.runtime import runtime_dir
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +167,8 @@ class OutboxWatcher:
 
     def _start(self, key, name, target, config):
         lane = OutboxLane(target, config.site, config.state_dir, self.wake,
-                          transport_factory=self._factory, tz=config.tz)
+                          transport_factory=self._factory, tz=config.tz,
+                          holds=Holds(runtime_dir(config)))
         try:
             ensure_dir(lane.dir)
             wd = self.wm.add_watch(lane.dir, self.mask, quiet=False)[lane.dir]

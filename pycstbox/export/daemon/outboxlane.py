@@ -1,12 +1,15 @@
 """One outbox lane: the thread that uploads the ready files of one target's drop folder.
 
 Files are sent one at a time (never concurrently with themselves), oldest first
-(mtime, then name), with ``transport.send(path, name, job='outbox',
-key='<site>-outbox-<name>')``, then removed.  The file is opened with
+(mtime, then name), with ``transport.send(path, name, job=<target name>,
+key='<site>-outbox-<name>')`` (``{job}`` of an http url or s3 key is the target's
+name for outbox files), then removed.  The file is opened with
 ``O_NOFOLLOW`` and checked on the open descriptor, and the transport reads that
 very descriptor (``/proc/self/fd/N``).  Temporary failure -> the file stays and
 the lane backs off (``Retry.backoff``); permanent -> ``failed/<target>/`` with
-its ``.error``.  The inotify side is :mod:`.outbox`.
+its ``.error``; a refusal of the target itself (``scope='target'``: credentials,
+bucket, login) holds the target (:mod:`~pycstbox.export.process.hold`): the files
+stay and the lane waits for the next probe.  The inotify side is :mod:`.outbox`.
 
 Which files may be sent is :mod:`.outboxfile`: a file found by a scan (start-up,
 inotify overflow) rather than by an inotify event is sent only once it is quiet
@@ -26,6 +29,7 @@ import time
 from pycstbox.export.atomic import fsync_dir
 from pycstbox.export.daemon.outboxfile import is_temp_name, problem, wait_needed, writers
 from pycstbox.export.process.deadletter import DeadLetters
+from pycstbox.export.process.hold import hold_text, is_target_refusal
 from pycstbox.export.errors import PermanentError, TemporaryError
 from pycstbox.export.process.retry import Retry
 from pycstbox.export.transports.filename import printable
@@ -42,7 +46,7 @@ class OutboxLane(threading.Thread):
     """Uploads the ready files of one target's outbox (see module docstring)."""
 
     def __init__(self, target, site, state_dir, wake=lambda: None, retry=None,
-                 transport_factory=None, tz=None):
+                 transport_factory=None, tz=None, holds=None):
         threading.Thread.__init__(self, name='outbox-%s' % target.name, daemon=True)
         self.target, self.site = target, site
         self.tz = tz                   # config timezone: {date} of s3 keys
@@ -65,6 +69,8 @@ class OutboxLane(threading.Thread):
         self.last_error = None
         self.next_retry = None         # wall-clock time of the next attempt (for status)
         self.uid = os.geteuid()
+        self.holds = holds             # process.hold.Holds, or None
+        self._held = False
 
     # -- called from the main thread ------------------------------------------------
     def notify(self, name):
@@ -143,6 +149,8 @@ class OutboxLane(threading.Thread):
             self._wake()               # a retired lane ended: its folder may be served again
 
     def _drain(self, batch):
+        if self._wait_hold():
+            return
         entries = []
         busy = None
         for name in batch:
@@ -241,9 +249,13 @@ class OutboxLane(threading.Thread):
                 return 0
             try:
                 transport = self._get_transport()
-                transport.send('/proc/self/fd/%d' % fd, name, job='outbox',
+                transport.send('/proc/self/fd/%d' % fd, name, job=self.target.name,
                                key='%s-outbox-%s' % (self.site, name))
             except PermanentError as exc:
+                if is_target_refusal(exc) and self.holds is not None:
+                    self._hold(name, exc)
+                    return None
+
                 self._dead_letter(path, name, st, exc)
                 return 0
             except TemporaryError as exc:
@@ -264,7 +276,42 @@ class OutboxLane(threading.Thread):
         finally:
             os.close(fd)
 
+    def _wait_hold(self):
+        """True (and the next attempt set at the probe) while the target is held."""
+        if self.holds is None:
+            return False
+        h = self.holds.get(self.target.name)
+        if h is None:
+            return False
+        self._held = True
+        probe = datetime.datetime.fromisoformat(h['next_probe'].replace('Z', '+00:00'))
+        wait = (probe - datetime.datetime.now(UTC)).total_seconds()
+        if wait <= 0:
+            return False                  # the probe: one file is tried
+        with self._cond:
+            self._retry_at = time.monotonic() + wait
+            self.next_retry = probe
+            self.last_error = hold_text(h)
+        return True
+
+    def _hold(self, name, exc):
+        """The target refused itself: hold it; the file stays, the lane waits for the probe."""
+        h = self.holds.hold(self.target.name, printable(exc), datetime.datetime.now(UTC))
+        self._held = True
+        probe = datetime.datetime.fromisoformat(h['next_probe'].replace('Z', '+00:00'))
+        with self._cond:
+            wait = max(0.0, (probe - datetime.datetime.now(UTC)).total_seconds())
+            self._retry_at = time.monotonic() + wait
+            self.next_retry = probe
+            self.last_error = hold_text(h)
+        log.warning('outbox %s: %s stays in the outbox: %s', self.target.name, printable(name),
+                    hold_text(h))
+        self._close_transport()
+
     def _remove(self, path, name, st):
+        if self._held:
+            self._held = False
+            self.holds.release(self.target.name)
         again = False
         try:
             now_st = os.lstat(path)

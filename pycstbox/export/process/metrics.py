@@ -43,6 +43,8 @@ TARGET_METRICS = {
     'outbox_files': 'Files waiting in the outbox folder of the target.',
     'outbox_oldest_seconds': 'Modification time of the oldest file waiting (0: none).',
     'outbox_dead_letters': 'Outbox files given up (state_dir/failed/TARGET).',
+    'target_held': '1 while the target is held after refusing itself (credentials, bucket).',
+    'target_next_probe_seconds': 'When a held target is tried again (0: not held).',
 }
 #: once per box (label site)
 SITE_METRICS = {
@@ -100,6 +102,9 @@ def samples(doc):
     for target, o in sorted(doc['outbox'].items()):
         values = {'outbox_files': o['pending'], 'outbox_oldest_seconds': seconds(o.get('oldest')),
                   'outbox_dead_letters': len(o['dead_letters'])}
+        held = (doc.get('holds') or {}).get(target)
+        values['target_held'] = int(held is not None)
+        values['target_next_probe_seconds'] = seconds(held['next_probe']) if held else 0
         out.extend((PREFIX + k, TARGET_METRICS[k], {'site': site, 'target': target}, v)
                    for k, v in values.items())
     daemon = doc['daemon']
