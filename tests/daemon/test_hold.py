@@ -95,3 +95,14 @@ def test_413_dead_letters_that_file_only(tmp_path, outbox_setup, http_peer):
         wait_for(lambda: http_peer.read('big.bin'), 10, what='the requeued file delivered')
     finally:
         d.kill()
+
+
+def test_job_placeholder_of_an_outbox_file_is_the_target_name(tmp_path, http_peer,
+                                                              daemon_factory):
+    """{job} in an http url is the target's name for outbox files (as etc/export.toml says)."""
+    state = tmp_path / 'state'
+    cfg = write_config(tmp_path / 'export.toml', state, http_peer.url + '/{job}')
+    daemon_factory(cfg)
+    drop(str(state / 'outbox' / 'web'), 'j.txt', b'j\n', str(tmp_path / 'src'))
+    wait_for(lambda: http_peer.read('j.txt'), 10, what='j.txt')
+    assert [u.path for u in http_peer.uploads] == ['/web/up/j.txt']

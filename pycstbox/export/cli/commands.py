@@ -134,6 +134,10 @@ def cmd_backlog_retry(args, config):
     if only and only[1] not in proc.backlog(args.job):
         raise ExportError('no pending job %s in backlog %s ("cbx-export backlog list %s")'
                           % (args.id, args.job, args.job))
+    from pycstbox.export.process.hold import Holds
+    holds = Holds(proc.runtime_dir)
+    for job in jobs or sorted(config.jobs):          # held targets are probed now
+        holds.probe_now(config.jobs[job].target, datetime.datetime.now(datetime.timezone.utc))
     rep = proc.run(jobs, now=now(), enqueue=False, only=only)
     write_metrics(config)
     _report(rep)

@@ -107,7 +107,7 @@ class OutboxWatcher:
         self._wds = {}         # resolved outbox folder -> watch descriptor
         self._by_dir = {}      # watched directory -> resolved outbox folder
         self._retiring = []    # lanes stopped by a reload, maybe still uploading
-        self._deferred = {}    # resolved folder -> (name, target, config): waits for a retiring lane
+        self._deferred = {}    # resolved folder -> (name, target, config): waits for a retiree
         self._waiting = set()  # folders whose wait was logged
 
     def fileno(self):
@@ -232,7 +232,7 @@ class OutboxWatcher:
             lane.stop()
 
     def join(self, deadline):
-        """Wait for the lanes (retired ones too) until ``deadline`` (monotonic); True when all ended."""
+        """Wait for the lanes (retired ones too) until ``deadline`` (monotonic); True: all ended."""
         lanes = list(self.lanes.values()) + self._retiring
         for lane in lanes:
             lane.join(max(0.0, deadline - time.monotonic()))

@@ -105,6 +105,15 @@ class Holds:
                     target, h['reason'], h['next_probe'])
         return h
 
+    def probe_now(self, target, now):
+        """A person fixed the cause: the next attempt on ``target`` is a probe, now."""
+        if target not in self.read():
+            return
+        def change(doc):
+            if target in doc:
+                doc[target]['next_probe'] = _iso(now)
+        self._update(change)
+
     def release(self, target):
         """End the hold of ``target`` (no write when it was not held)."""
         if target not in self.read():
