@@ -147,7 +147,11 @@ class OutboxWatcher:
 
     def reap(self):
         """Forget the retired lanes that ended; start the lanes that waited for them."""
-        self._retiring = [lane for lane in self._retiring if lane.is_alive()]
+        for lane in self._retiring:
+            if lane.ended:
+                lane.join(1.0)
+        self._retiring = [lane for lane in self._retiring
+                          if lane.is_alive() and not lane.ended]
         busy = {os.path.realpath(lane.dir) for lane in self._retiring}
         for key, (name, target, config) in list(self._deferred.items()):
             if key in busy:

@@ -70,6 +70,7 @@ class OutboxLane(threading.Thread):
         self.next_retry = None         # wall-clock time of the next attempt (for status)
         self.uid = os.geteuid()
         self.holds = holds             # process.hold.Holds, or None
+        self.ended = False             # its thread has finished its work (about to exit)
         self._held = False
 
     # -- called from the main thread ------------------------------------------------
@@ -146,6 +147,7 @@ class OutboxLane(threading.Thread):
                 self._wake()
         finally:
             self._close_transport()
+            self.ended = True          # set before the wake: is_alive() may still say True
             self._wake()               # a retired lane ended: its folder may be served again
 
     def _drain(self, batch):
