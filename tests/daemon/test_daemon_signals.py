@@ -5,60 +5,59 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 
 from .conftest import DaemonProc, drop, wait_for
 
-#: seconds after the daemon's package could run its first line (measured in the same run)
-DELAYS = (0.03, 0.1, 0.25)
+#: the signal is sent once the daemon has imported this module (the first heavy import of
+#: its start-up, whatever the machine's load), plus these seconds; None: once running
+TRIGGER = 'pycstbox.export.daemon.scheduler'
+DELAYS = (0.0, 0.03, 0.1, None)
 
 
-def _python_start(env):
-    """Seconds an interpreter takes to import the daemon's (empty) package here, now
-    (median of 3): the machine's load, not the daemon's start-up."""
-    times = []
-    for _ in range(3):
-        t0 = time.monotonic()
-        p = subprocess.Popen([sys.executable, '-c', 'import os, pycstbox.export.daemon; '
-                              'os.write(1, b"x")'], stdout=subprocess.PIPE, env=env)
-        p.stdout.read(1)
-        times.append(time.monotonic() - t0)
-        p.wait()
-    return sorted(times)[1]
-
-
-def _spawn(tmp_path, cfg, start=True):
+def _spawn(tmp_path, cfg):
+    """The daemon with ``-X importtime``: its stderr tells when each import is done."""
     os.makedirs(tmp_path, exist_ok=True)
     d = DaemonProc(tmp_path, cfg)
-    if not start:
-        return d
     d._log = open(d.log_path, 'ab')
     d.proc = subprocess.Popen(
-        [sys.executable, '-m', 'pycstbox.export.daemon', '-c', cfg, '-L', 'DEBUG'],
-        env=d.env, stdout=d._log, stderr=subprocess.STDOUT)
+        [sys.executable, '-X', 'importtime', '-m', 'pycstbox.export.daemon', '-c', cfg,
+         '-L', 'DEBUG'], env=d.env, stdout=d._log, stderr=subprocess.PIPE)
+    d.imported = threading.Event()
+
+    def read():
+        for line in d.proc.stderr:
+            if line.split(b'|')[-1].strip() == TRIGGER.encode():
+                d.imported.set()
+            try:
+                d._log.write(line)
+                d._log.flush()
+            except ValueError:         # closed by kill() at the end
+                return
+    threading.Thread(target=read, daemon=True).start()
     return d
 
 
 @pytest.mark.parametrize('signame', ['SIGHUP', 'SIGUSR1', 'SIGUSR2'])
 def test_signal_while_starting_and_running_keeps_it_up(signame, tmp_path, outbox_setup,
                                                        http_peer):
-    """HUP/USR1/USR2 30, 100, 250 ms after start (past the interpreter's own start-up) and
+    """HUP/USR1/USR2 as soon as the daemon's heavy imports begin, 30 and 100 ms later, and
     once running: it stays up, reloads (HUP) and delivers."""
     cfg, outbox = outbox_setup
     sig = getattr(signal, signame)
     daemons = []
     try:
-        for i, delay in enumerate(DELAYS + (None,)):
-            d = _spawn(tmp_path / ('d%d' % i), cfg, start=False)
-            base = _python_start(d.env)
+        for i, delay in enumerate(DELAYS):
             d = _spawn(tmp_path / ('d%d' % i), cfg)
             daemons.append(d)
             if delay is None:
                 wait_for(lambda: d.status() or d.proc.poll() is not None, 15, what='status.json')
             else:
-                time.sleep(base + delay)
+                assert d.imported.wait(30), 'no import of %s seen' % TRIGGER
+                time.sleep(delay)
             d.signal(sig)
             wait_for(lambda: d.status() or d.proc.poll() is not None, 15, what='status.json')
             time.sleep(0.3)
@@ -74,7 +73,8 @@ def test_signal_while_starting_and_running_keeps_it_up(signame, tmp_path, outbox
     finally:
         for d in daemons:
             d.kill()
-    assert sorted(u.name for u in http_peer.uploads) == ['f%d.txt' % i for i in range(4)]
+    assert sorted(u.name for u in http_peer.uploads) == ['f%d.txt' % i
+                                                         for i in range(len(DELAYS))]
 
 
 def test_unused_signals_ignored_first_thing():
