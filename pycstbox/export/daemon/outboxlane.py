@@ -29,7 +29,8 @@ import time
 from pycstbox.export.atomic import fsync_dir
 from pycstbox.export.daemon.outboxfile import is_temp_name, problem, wait_needed, writers
 from pycstbox.export.process.deadletter import DeadLetters
-from pycstbox.export.process.hold import hold_text, is_target_refusal
+from pycstbox.export.daemon.outboxhold import HoldMixin
+from pycstbox.export.process.hold import is_target_refusal
 from pycstbox.export.errors import PermanentError, TemporaryError
 from pycstbox.export.process.retry import Retry
 from pycstbox.export.transports.filename import printable
@@ -42,7 +43,7 @@ def _iso(t):
     return t.strftime('%Y-%m-%dT%H:%M:%SZ') if t else None
 
 
-class OutboxLane(threading.Thread):
+class OutboxLane(HoldMixin, threading.Thread):
     """Uploads the ready files of one target's outbox (see module docstring)."""
 
     def __init__(self, target, site, state_dir, wake=lambda: None, retry=None,
@@ -277,38 +278,6 @@ class OutboxLane(threading.Thread):
             return 1
         finally:
             os.close(fd)
-
-    def _wait_hold(self):
-        """True (and the next attempt set at the probe) while the target is held."""
-        if self.holds is None:
-            return False
-        h = self.holds.get(self.target.name)
-        if h is None:
-            return False
-        self._held = True
-        probe = datetime.datetime.fromisoformat(h['next_probe'].replace('Z', '+00:00'))
-        wait = (probe - datetime.datetime.now(UTC)).total_seconds()
-        if wait <= 0:
-            return False                  # the probe: one file is tried
-        with self._cond:
-            self._retry_at = time.monotonic() + wait
-            self.next_retry = probe
-            self.last_error = hold_text(h)
-        return True
-
-    def _hold(self, name, exc):
-        """The target refused itself: hold it; the file stays, the lane waits for the probe."""
-        h = self.holds.hold(self.target.name, printable(exc), datetime.datetime.now(UTC))
-        self._held = True
-        probe = datetime.datetime.fromisoformat(h['next_probe'].replace('Z', '+00:00'))
-        with self._cond:
-            wait = max(0.0, (probe - datetime.datetime.now(UTC)).total_seconds())
-            self._retry_at = time.monotonic() + wait
-            self.next_retry = probe
-            self.last_error = hold_text(h)
-        log.warning('outbox %s: %s stays in the outbox: %s', self.target.name, printable(name),
-                    hold_text(h))
-        self._close_transport()
 
     def _remove(self, path, name, st):
         if self._held:
