@@ -11,7 +11,15 @@
           |    +-- TemporaryError          refused, timeout, reset, DNS, 5xx, 429, full disk...
           |    |                           retried at the next slot; ``retry_after`` seconds if known
           |    +-- PermanentError          401/403/404/413, bad credentials, bad path, unknown host key...
-          |                                dead-lettered, a person must act
+          |                                a person must act; by ``scope``:
+          |                                 'file' (default): this file was refused (413, 400
+          |                                   on the content, a name refused): dead-lettered;
+          |                                 'target': the target itself refuses (401/403, S3
+          |                                   InvalidAccessKeyId, SignatureDoesNotMatch,
+          |                                   AccessDenied, NoSuchBucket, FTP/SFTP login, host
+          |                                   key, TLS verification): the target is HELD
+          |                                   (process/hold.py): its files and windows wait,
+          |                                   probed again with a backoff
           +-- BacklogError                 the backlog cannot be used (unusable directory, disk full)
           +-- BudgetWait                   the target's byte budget is used up for this period:
           |                                the upload waits for the next one (never a failure)
@@ -66,12 +74,21 @@ class EventStoreError(ExportError):
 
 
 class TransportError(ExportError):
-    """An upload, a login or a check failed on a target."""
+    """An upload, a login or a check failed on a target.
 
-    def __init__(self, msg, subcode=0, target=None, retry_after=None, temporary=None):
+    ``scope``: 'file' (this file or window was refused) or 'target' (the target
+    refuses everything until a person acts: its work is held, not dead-lettered).
+    """
+
+    scope = 'file'
+
+    def __init__(self, msg, subcode=0, target=None, retry_after=None, temporary=None,
+                 scope=None):
         ExportError.__init__(self, msg, subcode, temporary)
         self.target = target
         self.retry_after = retry_after
+        if scope is not None:
+            self.scope = scope
 
 
 class TemporaryError(TransportError):

@@ -133,9 +133,9 @@ def test_pending_status_valid_and_run_writes_metrics_only_on_change(tmp_path, va
 
 
 def test_dead_letters_status_valid_and_scraped(tmp_path, store, validator):
-    """A 403 dead-letters every window: valid output, dead_letters metric 12."""
+    """A 413 dead-letters every window: valid output, dead_letters metric 12."""
     with HttpPeer(tmp_path / 'http') as peer:
-        peer.behave('status', status=403, body=b'no')
+        peer.behave('status', status=413, body=b'no')
         cfg = config(tmp_path, store, peer.url)
         assert cli(tmp_path, cfg, 'run').returncode == 1
     doc = status(tmp_path, cfg, validator)

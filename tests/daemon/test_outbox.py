@@ -96,15 +96,15 @@ def test_foreign_owner_refused(outbox_setup, http_peer, daemon_factory, tmp_path
 
 
 def test_permanent_failure_dead_lettered(outbox_setup, http_peer, daemon_factory, tmp_path):
-    """A file the receiver refuses for good (404) moves to failed/<target>/ with its .error."""
+    """A file the receiver refuses for good (413) moves to failed/<target>/ with its .error."""
     cfg, outbox = outbox_setup
-    http_peer.behave('status', status=404, body='no such site')
+    http_peer.behave('status', status=413, body='too large')
     daemon_factory(cfg)
     drop(outbox, 'bad.csv', b'x', str(tmp_path / 'src'))
     failed = tmp_path / 'state' / 'failed' / 'web'
     wait_for(lambda: (failed / 'bad.csv.error').exists(), 3, what='the dead letter')
     assert (failed / 'bad.csv').read_bytes() == b'x'
-    assert '404' in (failed / 'bad.csv.error').read_text()
+    assert '413' in (failed / 'bad.csv.error').read_text()
     assert not os.path.exists(os.path.join(outbox, 'bad.csv'))
 
 

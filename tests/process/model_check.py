@@ -8,6 +8,7 @@ import datetime
 import json
 import os
 
+from pycstbox.export.process.hold import Holds
 from pycstbox.export import formats
 from pycstbox.export.job import EventsExportJob
 from pycstbox.export.process.window import SANE_CLOCK, first_window, next_window, \
@@ -228,7 +229,11 @@ def after_run(m):
                                     % (job, w, true))
         # every pending entry runs when its store and target are up
         spec = m.jobs[job]
-        if not faulty and not last['store_down'] and last['modes'][spec['target']] == 'accept':
+        # (a target held after refusing itself, e.g. its directory gone, waits for its next
+        # probe even once it accepts again: issue 25, process/hold.py)
+        held = spec['target'] in Holds(m.runtime).read()
+        if not faulty and not last['store_down'] and last['modes'][spec['target']] == 'accept' \
+                and not held:
             # (a window not due under the current delay, e.g. after a reload, waits for it)
             delay = job_of(m, job)[1]
             stuck = sorted(i for i in ids if (job, i) not in m.corrupted

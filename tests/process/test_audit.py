@@ -185,7 +185,7 @@ def test_audit_reports_pending_and_dead_and_unverifiable_http(tmp_path, store):
     from tests.peers.http import HttpPeer
     with HttpPeer(tmp_path / 'http') as peer:
         write(peer.url + '/up/{name}')
-        peer.behave('status', status=403, body=b'no')
+        peer.behave('status', status=413, body=b'no')
         r = cli(tmp_path, str(cfg), 'run')                             # 3 windows dead
         assert r.returncode == 1
         code, st, _ = statuses(tmp_path, str(cfg))

@@ -111,21 +111,22 @@ def test_run_delivers_every_window_exactly(tmp_path, store):
         assert doc['jobs']['main']['last_success']['window'] == '261122180000'
 
 
-def test_403_dead_lettered_and_reported(tmp_path, store):
-    """A 403 dead-letters the window with the reason; status shows it; requeue brings it back."""
+def test_413_dead_lettered_and_reported(tmp_path, store):
+    """A 413 (a refusal of the file) dead-letters the window with the reason; status shows it;
+    requeue brings it back (a 403 holds the target instead: test_hold.py)."""
     root, address = store
     with HttpPeer(tmp_path / 'http') as peer:
-        peer.behave('status', status=403, body=b'forbidden for this site')
+        peer.behave('status', status=413, body=b'too large for this site')
         cfg = write_cfg(tmp_path, address, peer.url)
         r = cli(tmp_path, cfg, 'run')
         assert r.returncode == 1
         assert pending(tmp_path) == []
         r = cli(tmp_path, cfg, 'status')
-        assert r.returncode == 1 and 'dead letters' in r.stdout and '403' in r.stdout
+        assert r.returncode == 1 and 'dead letters' in r.stdout and '413' in r.stdout
         assert '    261120000000: ' in r.stdout and 'backlog requeue main ID' in r.stdout
         r = cli(tmp_path, cfg, 'backlog', 'list', '--json')
         dead = [e for e in json.loads(r.stdout) if e['state'] == 'dead-lettered']
-        assert len(dead) == DAYS * 4 and '403' in dead[0]['error']
+        assert len(dead) == DAYS * 4 and '413' in dead[0]['error']
         peer.behave('accept')
         r = cli(tmp_path, cfg, 'backlog', 'requeue', 'main', '261120000000')
         assert r.returncode == 0, r.stderr

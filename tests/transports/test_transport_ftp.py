@@ -35,8 +35,9 @@ def test_read_only_account_is_permanent(ftp_peer, data_file):
 
 def test_wrong_password_is_permanent(ftp_peer, data_file):
     """530 login refused is permanent and tells to check user and password_file."""
-    with pytest.raises(PermanentError, match='password_file'):
+    with pytest.raises(PermanentError, match='password_file') as info:
         ftp(ftp_peer, password='nope').send(data_file[0], 'a.csv')
+    assert info.value.scope == 'target'          # the target is held, not the file dead
 
 
 def test_rename_over_existing_refused_deletes_first(ftp_peer, data_file, tmp_path):

@@ -33,6 +33,9 @@ def test_client_errors_are_permanent(http_peer, data_file, status):
     assert 'target warehouse' in msg and 'HTTP %d' % status in msg
     assert 'detail-%d from the server' % status in msg
     assert 'a.csv' not in [u.name for u in http_peer.uploads]
+    # credentials, rights, url, method: the target refuses itself (held); else this file
+    assert info.value.scope == ('target' if status in (401, 403, 404, 405, 410, 301)
+                                else 'file')
 
 
 def test_401_tells_what_to_check(http_peer, data_file):

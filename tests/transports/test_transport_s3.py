@@ -223,6 +223,7 @@ def test_refusals_are_permanent(seaweed, request, tmp_path, identity, kw, code):
     with pytest.raises(PermanentError, match=code) as info:
         t.send(write(tmp_path / 'f', b'data'), NAME, job='daily', start=START)
     assert info.value.target == 'lake'
+    assert info.value.scope == 'target'          # the target is held, not the file dead
     with pytest.raises(PermanentError, match='cannot write under'):
         t.check()
 

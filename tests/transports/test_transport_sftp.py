@@ -41,9 +41,10 @@ def test_changed_host_key_is_permanent(sshd_peer, updir, data_file):
 
 def test_wrong_password_is_permanent(sshd_peer, updir, data_file):
     """A password refused by the real sshd is permanent, telling what to check."""
-    with pytest.raises(PermanentError, match='authentication refused'):
+    with pytest.raises(PermanentError, match='authentication refused') as info:
         sftp(sshd_peer, directory=updir, key_file='', password='wrong').send(
             data_file[0], 'a.csv')
+    assert info.value.scope == 'target'          # the target is held, not the file dead
 
 
 def test_missing_key_file_is_permanent(sshd_peer, updir, data_file):

@@ -137,6 +137,10 @@ def cmd_backlog_retry(args, config):
     if only and only[1] not in proc.backlog(args.job):
         raise ExportError('no pending job %s in backlog %s ("cbx-export backlog list %s")'
                           % (args.id, args.job, args.job))
+    from pycstbox.export.process.hold import Holds
+    holds = Holds(proc.runtime_dir)
+    for job in jobs or sorted(config.jobs):          # held targets are probed now
+        holds.probe_now(config.jobs[job].target, datetime.datetime.now(datetime.timezone.utc))
     rep = proc.run(jobs, now=now(), enqueue=False, only=only)
     write_metrics(config)
     _report(rep)
@@ -168,24 +172,9 @@ def cmd_backlog_drop(args, config):
 
 
 def cmd_backlog_requeue(args, config):
-    from pycstbox.export.backlog import Backlog
-    from pycstbox.export.process.lock import RunLock
-    from pycstbox.export.process.recover import requeue
-    proc = _process(config)
-    _job(config, args.job)
-    Backlog.check_job_id(args.id)
-    with RunLock(config.state_dir):
-        try:
-            # a dead letter is a backlog entry as is: it goes back under its own name
-            requeue(proc.dead, proc.backlog(args.job), proc.spool_dir(args.job), args.job,
-                    args.id)
-        except KeyError:
-            raise ExportError('no dead-lettered job %s for job %s ("cbx-export backlog list")'
-                              % (args.id, args.job)) from None
-    write_metrics(config)
-    print('requeued %s/%s: it runs at the next slot, or now with '
-          '"cbx-export backlog retry %s %s"' % (args.job, args.id, args.job, args.id))
-    return 0
+    """One dead letter, or a whole job or target (``--all``): :mod:`.requeue`."""
+    from pycstbox.export.cli.requeue import cmd_backlog_requeue as requeue
+    return requeue(args, config)
 
 
 def cmd_backlog_import_legacy(args, config):

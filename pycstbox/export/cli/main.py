@@ -87,9 +87,13 @@ def _args_backlog(p, common):
     b.add_argument('job', metavar='JOB')
     b.add_argument('id', metavar='ID')
     b.add_argument('--yes', action='store_true', help='confirm')
-    b = badd('requeue', 'move a dead-lettered job back to pending')
-    b.add_argument('job', metavar='JOB')
-    b.add_argument('id', metavar='ID')
+    b = badd('requeue', 'move a dead-lettered job back to pending (--all: a whole job, or '
+                        'a target: its outbox files and its jobs\' windows)')
+    b.add_argument('job', metavar='JOB|TARGET')
+    b.add_argument('id', nargs='?', metavar='ID')
+    b.add_argument('--all', action='store_true',
+                   help='every dead letter of JOB, or of TARGET (its outbox files and the '
+                        'windows of the jobs that send to it)')
     b = badd('import-legacy', 'import CSTBox legacy .blog backlog files (restricted unpickler)')
     b.add_argument('dir', metavar='DIR')
 

@@ -30,6 +30,12 @@ def render(doc):
         lines.append('PROBLEM: %s' % doc['state_dir_problem'])
     for p in d.get('problems') or ():
         lines.append('PROBLEM: daemon: %s' % p)
+    for target, h in (doc.get('holds') or {}).items():
+        lines.append('PROBLEM: %s: target held: %s (since %s, next probe %s); after fixing '
+                     'the cause: cbx-export backlog retry (the daemon\'s outbox: at the next '
+                     'probe, or at once after a reload)' % (target, h['reason'],
+                                                            _short(h['since']),
+                                                            _short(h['next_probe'])))
     if not doc['jobs']:
         lines.append('no job configured')
     for name, j in doc['jobs'].items():

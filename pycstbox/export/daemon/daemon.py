@@ -24,7 +24,10 @@ finish what they are doing, then the process ends with ``os._exit`` anyway:
 an abandoned upload leaves its backlog entry or outbox file in place (every
 write of the core is atomic), so it is delivered once or twice, never lost.
 The status file is removed.  SIGHUP: reload the configuration; an invalid one is
-refused with its one-line reason and the old one stays in force.
+refused with its one-line reason and the old one stays in force.  A reload that
+changes ``state_dir`` takes the new directory's single-instance lock first (refused in
+one line when another daemon holds it) and releases the old one once no lane works
+under it.  Signals received while starting: :mod:`.signals`.
 
 Runtime directory (``status.json``, staging): the config's ``runtime_dir``, else
 ``$CBX_EXPORT_RUNTIME_DIR``, else ``/run/cstbox-export`` (a tmpfs: the status
@@ -52,6 +55,7 @@ import signal
 import sys
 import time
 
+from pycstbox.export.daemon import signals
 from pycstbox.export.process.runtime import runtime_dir
 from pycstbox.export.daemon.scheduler import ProcessLane, _iso, _utcnow
 from pycstbox.export.daemon.preload import preload
@@ -82,6 +86,7 @@ class Daemon:
         self._status_failed = False
         self._r = self._w = None
         self._state_lock = None
+        self._old_locks = []           # (state_dir, DaemonLock) left by a reload, still busy
         self.watcher = self.lane = self.metrics = None
         self.notifier = Notifier()
         self.stalls = []
@@ -100,6 +105,15 @@ class Daemon:
 
     def _on_hup(self, signum, frame):
         self._reload = True
+
+    def _take_early_signals(self):
+        """HUP/TERM/INT received while starting (:mod:`.signals`): acted upon once ready."""
+        for signum in signals.take_pending():
+            if signum == signal.SIGHUP:
+                log.info('reload asked while starting: done once started')
+                self._reload = True
+            else:
+                self._stop = signum
 
     def _lock_state(self):
         """Take the state directory's daemon lock: None, or the exit code (message printed)."""
@@ -149,6 +163,7 @@ class Daemon:
         signal.signal(signal.SIGINT, self._on_stop)
         signal.signal(signal.SIGHUP, self._on_hup)
         preload(self.config)            # no lane imports a module first (issue 19)
+        self._take_early_signals()
         self.watcher = OutboxWatcher(wake=self.wake)
         self.watcher.apply(self.config)
         self.lane = ProcessLane(self.config, self.runtime_dir, self.wake)
@@ -169,6 +184,7 @@ class Daemon:
                 self.notifier.reloading()
                 self.reload()
                 self.notifier.ready()
+            self._reap()
             self.stalls, wait = watchdog.look()
             if self.stalls:
                 return self._restart()
@@ -205,6 +221,8 @@ class Daemon:
             self.watcher.close()
             if self._state_lock is not None:
                 self._state_lock.release()
+            for _, lock in self._old_locks:     # a state_dir moved by a reload
+                lock.release()
             os.close(self._lockfd)
         liveness.reexec(release)
         os._exit(70)
@@ -271,6 +289,8 @@ class Daemon:
         except Exception as exc:  # noqa: BLE001
             log.error('configuration not reloaded, the previous one stays in force: %s', exc)
             return
+        if not self._move_state_lock(new):
+            return
         try:
             setup_logging(self.args, new, logsetup)
         except OSError as exc:
@@ -281,6 +301,43 @@ class Daemon:
         self.lane.update(new)
         self.metrics.update(new)
         log.info('configuration reloaded from %s', self._config_path())
+
+    def _move_state_lock(self, new):
+        """A reload that changes ``state_dir``: take the new one's DaemonLock first (False:
+        refused, one line, the old configuration stays); the old one is released once no
+        lane works under it any more (:meth:`_reap`)."""
+        from pycstbox.export.errors import ExportError
+        from pycstbox.export.process.lock import DaemonLock, state_dir_problem
+        old = self.config.state_dir
+        if os.path.realpath(new.state_dir) == os.path.realpath(old):
+            return True
+        try:
+            lock = DaemonLock(new.state_dir).acquire()
+        except ExportError as exc:
+            log.error('configuration not reloaded, the previous one stays in force: state_dir '
+                      '%s: %s', new.state_dir, exc)
+            return False
+        problem = state_dir_problem(new.state_dir)
+        if problem:
+            lock.release()
+            log.error('configuration not reloaded, the previous one stays in force: %s',
+                      problem)
+            return False
+        self._old_locks.append((old, self._state_lock))
+        self._state_lock = lock
+        log.info('state_dir moved from %s to %s: this daemon serves %s now', old,
+                 new.state_dir, new.state_dir)
+        return True
+
+    def _reap(self):
+        """Retired outbox lanes that ended; old state_dir locks nothing works under any more."""
+        self.watcher.reap()
+        for item in list(self._old_locks):
+            path, lock = item
+            if not self.watcher.busy(path):
+                self._old_locks.remove(item)
+                lock.release()
+                log.info('%s released: another cbx-exportd may serve it', path)
 
     def _config_path(self):
         files = getattr(self.config, 'files', ())
@@ -355,6 +412,7 @@ def build_parser():
 
 def main(argv=None):
     """Entry point of ``cbx-exportd``; returns the exit code."""
+    signals.install_early()
     args = build_parser().parse_args(argv)
     from pycstbox.export import config as configmod
     from pycstbox.export.config import logsetup
@@ -373,6 +431,7 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
+    signals.install_early()
     # run the imported module, not __main__: loggers are named pycstbox.export.daemon.daemon, as under cbx-exportd
     from pycstbox.export.daemon.daemon import main as _main
     sys.exit(_main())

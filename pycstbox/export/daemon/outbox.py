@@ -4,7 +4,7 @@ A file closed after writing (``IN_CLOSE_WRITE``) or renamed into the folder
 (``IN_MOVED_TO``) becomes *ready*; files already there when the watch starts are
 ready too.  Each target has one :class:`OutboxLane` thread that uploads its ready
 files one at a time (never concurrently with itself), oldest first (mtime, then
-name), with ``transport.send(path, name, job='outbox', key='<site>-outbox-<name>')``,
+name), with ``transport.send(path, name, job=<target name>, key='<site>-outbox-<name>')``,
 then removes them.  A file that is still being written is not ready: it was
 neither closed nor renamed in.
 
@@ -33,6 +33,8 @@ import time
 
 from pycstbox.export.daemon.outboxfile import ensure_dir
 from pycstbox.export.daemon.outboxlane import OutboxLane
+from pycstbox.export.process.hold import Holds
+from pycstbox.export.process.runtime import runtime_dir
 
 log = logging.getLogger(__name__)
 
@@ -101,50 +103,101 @@ class OutboxWatcher:
 
         self.notifier = _notifier_class(pyinotify)(self.wm, Handler(), timeout=0)
         self.mask = pyinotify.IN_CLOSE_WRITE | pyinotify.IN_MOVED_TO | pyinotify.IN_ONLYDIR
-        self.lanes = {}        # target name -> OutboxLane
-        self._wds = {}         # target name -> watch descriptor
-        self._by_dir = {}      # watched directory -> target name
+        self.lanes = {}        # resolved outbox folder -> OutboxLane
+        self._wds = {}         # resolved outbox folder -> watch descriptor
+        self._by_dir = {}      # watched directory -> resolved outbox folder
+        self._retiring = []    # lanes stopped by a reload, maybe still uploading
+        self._deferred = {}    # resolved folder -> (name, target, config): waits for a retiree
+        self._budget = None    # the targets' byte budgets of the config being served
+        self._waiting = set()  # folders whose wait was logged
 
     def fileno(self):
         return self.wm.get_fd()
 
     def apply(self, config):
-        """Watch ``outbox/<target>/`` of every target of ``config``; drop the others."""
-        for name in list(self.lanes):
-            if name not in config.targets:
-                self._remove(name)
+        """Watch ``outbox/<target>/`` of every target of ``config``; drop the others.
+
+        Lanes are keyed by the outbox folder's resolved path: no two lanes ever serve
+        one folder.  A lane removed (target gone, renamed, moved state_dir) is stopped
+        and *retired*; a lane wanted again on a folder whose retired lane still
+        uploads starts only once that one has ended (:meth:`reap`).
+        """
+        wanted = {}
+        for name in sorted(config.targets):
+            folder = os.path.join(config.state_dir, 'outbox', name)
+            key = os.path.realpath(folder)
+            if key in wanted:
+                log.error('outbox %s: %s is the outbox of target %s too: only %s is served '
+                          'from it; give each target its own folder', name, folder,
+                          wanted[key][0], wanted[key][0])
+                continue
+            wanted[key] = (name, config.targets[name])
+        for key, lane in list(self.lanes.items()):
+            want = wanted.get(key)
+            if want is None or want[0] != lane.target.name or lane.dir != os.path.join(
+                    config.state_dir, 'outbox', want[0]):
+                self._remove(key)
         from pycstbox.export.process.budget import Budget
-        from pycstbox.export.process.runtime import runtime_dir
-        budget = Budget(config, runtime_dir(config))
-        for name, target in config.targets.items():
-            lane = self.lanes.get(name)
-            if lane is not None and lane.dir == os.path.join(config.state_dir, 'outbox', name):
-                lane.budget = budget
+        self._budget = Budget(config, runtime_dir(config))   # outbox files share it (issue 24)
+        self._deferred = {}
+        for key, (name, target) in wanted.items():
+            lane = self.lanes.get(key)
+            if lane is not None:
+                lane.budget = self._budget
                 lane.update(target, config.site, config.tz)
                 continue
-            if lane is not None:
-                self._remove(name)
-            lane = OutboxLane(target, config.site, config.state_dir, self.wake,
-                              transport_factory=self._factory, tz=config.tz)
-            lane.budget = budget
-            try:
-                ensure_dir(lane.dir)
-                wd = self.wm.add_watch(lane.dir, self.mask, quiet=False)[lane.dir]
-            except (OSError, self._pyinotify.WatchManagerError) as exc:
-                log.error('outbox %s: cannot watch %s: %s; files dropped there are not sent '
-                          'until the daemon is reloaded', name, lane.dir, exc)
-                continue
-            self.lanes[name] = lane
-            self._wds[name] = wd
-            self._by_dir[lane.dir] = name
-            lane.rescan()
-            lane.start()
-            log.info('outbox %s: watching %s', name, lane.dir)
+            self._deferred[key] = (name, target, config)
+        self.reap()
 
-    def _remove(self, name):
-        lane = self.lanes.pop(name)
+    def reap(self):
+        """Forget the retired lanes that ended; start the lanes that waited for them."""
+        for lane in self._retiring:
+            if lane.ended:
+                lane.join(1.0)
+        self._retiring = [lane for lane in self._retiring
+                          if lane.is_alive() and not lane.ended]
+        busy = {os.path.realpath(lane.dir) for lane in self._retiring}
+        for key, (name, target, config) in list(self._deferred.items()):
+            if key in busy:
+                if key not in self._waiting:
+                    self._waiting.add(key)
+                    log.info('outbox %s: waits for the upload in progress on %s before '
+                             'serving it again', name, key)
+                continue
+            del self._deferred[key]
+            self._waiting.discard(key)
+            self._start(key, name, target, config)
+
+    def busy(self, root):
+        """True while a retired lane under ``root`` still runs (its upload not finished)."""
+        root = os.path.realpath(root) + os.sep
+        return any(os.path.realpath(lane.dir).startswith(root) for lane in self._retiring)
+
+    def _start(self, key, name, target, config):
+        lane = OutboxLane(target, config.site, config.state_dir, self.wake,
+                          transport_factory=self._factory, tz=config.tz,
+                          holds=Holds(runtime_dir(config)))
+        lane.budget = self._budget
+        try:
+            ensure_dir(lane.dir)
+            wd = self.wm.add_watch(lane.dir, self.mask, quiet=False)[lane.dir]
+        except (OSError, self._pyinotify.WatchManagerError) as exc:
+            log.error('outbox %s: cannot watch %s: %s; files dropped there are not sent '
+                      'until the daemon is reloaded', name, lane.dir, exc)
+            return
+        self.lanes[key] = lane
+        self._wds[key] = wd
+        self._by_dir[lane.dir] = key
+        lane.rescan()
+        lane.start()
+        log.info('outbox %s: watching %s', name, lane.dir)
+
+    def _remove(self, key):
+        lane = self.lanes.pop(key)
         lane.stop()
-        wd = self._wds.pop(name, None)
+        if lane.is_alive():
+            self._retiring.append(lane)
+        wd = self._wds.pop(key, None)
         self._by_dir.pop(lane.dir, None)
         if wd is not None:
             try:
@@ -174,23 +227,25 @@ class OutboxWatcher:
             for lane in self.lanes.values():
                 lane.rescan()
             return
-        name = self._by_dir.get(event.path.rstrip('/'))
-        if name is None or not event.name:
+        key = self._by_dir.get(event.path.rstrip('/'))
+        if key not in self.lanes or not event.name:
             return
-        self.lanes[name].notify(event.name)   # a directory is refused by the lane
+        self.lanes[key].notify(event.name)   # a directory is refused by the lane
 
     def status(self):
-        return {name: lane.snapshot() for name, lane in sorted(self.lanes.items())}
+        return {lane.target.name: lane.snapshot()
+                for lane in sorted(self.lanes.values(), key=lambda lane: lane.target.name)}
 
     def stop(self):
         for lane in self.lanes.values():
             lane.stop()
 
     def join(self, deadline):
-        """Wait for the lanes until ``deadline`` (monotonic); True when all ended."""
-        for lane in self.lanes.values():
+        """Wait for the lanes (retired ones too) until ``deadline`` (monotonic); True: all ended."""
+        lanes = list(self.lanes.values()) + self._retiring
+        for lane in lanes:
             lane.join(max(0.0, deadline - time.monotonic()))
-        return not any(lane.is_alive() for lane in self.lanes.values())
+        return not any(lane.is_alive() for lane in lanes)
 
     def close(self):
         try:

@@ -1,12 +1,15 @@
 """One outbox lane: the thread that uploads the ready files of one target's drop folder.
 
 Files are sent one at a time (never concurrently with themselves), oldest first
-(mtime, then name), with ``transport.send(path, name, job='outbox',
-key='<site>-outbox-<name>')``, then removed.  The file is opened with
+(mtime, then name), with ``transport.send(path, name, job=<target name>,
+key='<site>-outbox-<name>')`` (``{job}`` of an http url or s3 key is the target's
+name for outbox files), then removed.  The file is opened with
 ``O_NOFOLLOW`` and checked on the open descriptor, and the transport reads that
 very descriptor (``/proc/self/fd/N``).  Temporary failure -> the file stays and
 the lane backs off (``Retry.backoff``); permanent -> ``failed/<target>/`` with
-its ``.error``.  The inotify side is :mod:`.outbox`.
+its ``.error``; a refusal of the target itself (``scope='target'``: credentials,
+bucket, login) holds the target (:mod:`~pycstbox.export.process.hold`): the files
+stay and the lane waits for the next probe.  The inotify side is :mod:`.outbox`.
 
 Which files may be sent is :mod:`.outboxfile`: a file found by a scan (start-up,
 inotify overflow) rather than by an inotify event is sent only once it is quiet
@@ -29,6 +32,8 @@ from pycstbox.export.daemon.liveness import WORK_BOUND, Heartbeat, send_bound
 from pycstbox.export.daemon.outboxfile import is_temp_name, problem, wait_needed, writers
 from pycstbox.export.process.deadletter import DeadLetters
 from pycstbox.export.process.recover import tidy_group
+from pycstbox.export.daemon.outboxhold import HoldMixin
+from pycstbox.export.process.hold import is_target_refusal
 from pycstbox.export.errors import PermanentError, TemporaryError
 from pycstbox.export.process.retry import Retry
 from pycstbox.export.transports.filename import printable
@@ -41,11 +46,11 @@ def _iso(t):
     return t.strftime('%Y-%m-%dT%H:%M:%SZ') if t else None
 
 
-class OutboxLane(threading.Thread):
+class OutboxLane(HoldMixin, threading.Thread):
     """Uploads the ready files of one target's outbox (see module docstring)."""
 
     def __init__(self, target, site, state_dir, wake=lambda: None, retry=None,
-                 transport_factory=None, tz=None):
+                 transport_factory=None, tz=None, holds=None):
         threading.Thread.__init__(self, name='outbox-%s' % target.name, daemon=True)
         self.target, self.site = target, site
         self.tz = tz                   # config timezone: {date} of s3 keys
@@ -70,6 +75,9 @@ class OutboxLane(threading.Thread):
         self.uid = os.geteuid()
         self.budget = None             # the targets' byte budgets (set by the watcher)
         self.heartbeat = Heartbeat(self.name)
+        self.holds = holds             # process.hold.Holds, or None
+        self.ended = False             # its thread has finished its work (about to exit)
+        self._held = False
 
     # -- called from the main thread ------------------------------------------------
     def notify(self, name):
@@ -153,8 +161,12 @@ class OutboxLane(threading.Thread):
                 self._wake()
         finally:
             self._close_transport()
+            self.ended = True          # set before the wake: is_alive() may still say True
+            self._wake()               # a retired lane ended: its folder may be served again
 
     def _drain(self, batch):
+        if self._wait_hold():
+            return
         entries = []
         busy = None
         for name in batch:
@@ -256,10 +268,14 @@ class OutboxLane(threading.Thread):
             try:
                 transport = self._get_transport()
                 if not send_within_budget(self, name, st.st_size, lambda: transport.send(
-                        '/proc/self/fd/%d' % fd, name, job='outbox',
+                        '/proc/self/fd/%d' % fd, name, job=self.target.name,
                         key='%s-outbox-%s' % (self.site, name))):
                     return None                # waits for the next budget period
             except PermanentError as exc:
+                if is_target_refusal(exc) and self.holds is not None:
+                    self._hold(name, exc)
+                    return None
+
                 self._dead_letter(path, name, st, exc)
                 return 0
             except TemporaryError as exc:
@@ -282,6 +298,9 @@ class OutboxLane(threading.Thread):
             self.heartbeat.beat(WORK_BOUND, 'looking at its files')
 
     def _remove(self, path, name, st):
+        if self._held:
+            self._held = False
+            self.holds.release(self.target.name)
         again = False
         try:
             now_st = os.lstat(path)

@@ -5,12 +5,15 @@
 then at each job's next due time.  A run blocked by the lock (a cron run) is
 tried again 60 s later.  When windows stay pending after a run (uplink, receiver
 or store down), they are tried again after a bounded, jittered backoff
-(:data:`PENDING_RETRY`) as well as at the next slot.  It sleeps in chunks of at
-most 300 s and recomputes, so a wall-clock jump is noticed.
+(:data:`PENDING_RETRY`) as well as at the next slot; so are windows that could
+not be queued (a full or read-only state directory: the run reports problems).  It
+sleeps in chunks of at most 300 s and recomputes, so a wall-clock jump is noticed.
+``CBX_EXPORT_PENDING_RETRY`` (seconds, tests) replaces the first wait of 60 s.
 """
 
 import datetime
 import logging
+import os
 import threading
 import time
 
@@ -21,8 +24,18 @@ log = logging.getLogger(__name__)
 UTC = datetime.timezone.utc
 MAX_SLEEP = 300.0          # seconds: recompute the schedule at least this often
 LOCK_RETRY = 60.0          # seconds before trying again when a cron run holds the lock
+
+
+def _first_retry(default=60.0):
+    try:
+        value = float(os.environ.get('CBX_EXPORT_PENDING_RETRY', default))
+    except ValueError:
+        return default
+    return value if 0 < value <= default else default
+
+
 #: retry of pending windows between slots: 60 s, 120 s, ... up to an hour, +20 % jitter
-PENDING_RETRY = Retry(base=60.0, factor=2.0, max_backoff=3600.0, jitter=0.2)
+PENDING_RETRY = Retry(base=_first_retry(), factor=2.0, max_backoff=3600.0, jitter=0.2)
 
 
 def _iso(t):
@@ -130,13 +143,16 @@ class ProcessLane(threading.Thread):
             return after + datetime.timedelta(days=1)      # no job: rechecked every 300 s anyway
         if nd <= after:                                    # nothing could be queued (clock?)
             return after + datetime.timedelta(seconds=LOCK_RETRY)
-        if rep.failed or rep.skipped:
-            # windows stay pending (network, receiver or store down): besides the next
-            # slot, try them again after a bounded, jittered backoff
+        if rep.failed or rep.skipped or rep.problems:
+            # windows stay pending (network, receiver or store down) or could not be
+            # queued (state directory full or read-only): besides the next slot, try
+            # them again after a bounded, jittered backoff
             self._failures += 1
             retry_at = after + datetime.timedelta(seconds=PENDING_RETRY.backoff(self._failures))
             if retry_at < nd:
-                log.info('%d window(s) pending: next attempt at %s', rep.pending, _iso(retry_at))
+                log.info('%d window(s) pending%s: next attempt at %s', rep.pending,
+                         ', %d problem(s)' % len(rep.problems) if rep.problems else '',
+                         _iso(retry_at))
                 return retry_at
         else:
             self._failures = 0

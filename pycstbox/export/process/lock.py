@@ -10,7 +10,8 @@ written, and it works on a read-only file system too), so that two daemons
 never serve the same outboxes and backlog, whatever their runtime directories.
 
 A state directory on a read-only file system (what an SD card is remounted as
-after I/O errors) is reported in one line by :func:`state_dir_problem`.
+after I/O errors) is reported in one line by :func:`state_dir_problem`; a full one
+by :func:`state_dir_full` (not a reason to refuse to start: space may come back).
 """
 
 import fcntl
@@ -34,6 +35,30 @@ def state_dir_problem(state_dir):
                 'read-only after errors?): nothing can be exported until it is writable; '
                 'check "dmesg", then repair the file system and reboot' % state_dir)
     return None
+
+
+#: below this many free bytes (or with no free inode) the state directory is full
+FULL_BYTES = 64 * 1024
+
+
+def state_dir_full(state_dir):
+    """One line saying the file system of ``state_dir`` is full, or None."""
+    path = os.path.abspath(state_dir)
+    while not os.path.exists(path) and os.path.dirname(path) != path:
+        path = os.path.dirname(path)
+    try:
+        st = os.statvfs(path)
+    except OSError:
+        return None
+    root = os.geteuid() == 0            # root may use the blocks reserved for it
+    free = (st.f_bfree if root else st.f_bavail) * st.f_frsize
+    inodes = st.f_ffree if root else st.f_favail
+    if free >= FULL_BYTES and (inodes > 0 or st.f_files == 0):
+        return None
+    return ('the state directory %s is full (%s): due windows cannot be queued nor failed '
+            'uploads kept; free space on that file system (see "df %s")'
+            % (state_dir, 'no free inode' if free >= FULL_BYTES else '%d KiB free' % (free // 1024),
+               state_dir))
 
 
 def holder(path):

@@ -47,6 +47,8 @@ TARGET_METRICS = {
     'outbox_files': 'Files waiting in the outbox folder of the target.',
     'outbox_oldest_seconds': 'Modification time of the oldest file waiting (0: none).',
     'outbox_dead_letters': 'Outbox files given up (state_dir/failed/TARGET).',
+    'target_held': '1 while the target is held after refusing itself (credentials, bucket).',
+    'target_next_probe_seconds': 'When a held target is tried again (0: not held).',
 }
 #: per target with a byte budget (labels site, target)
 BUDGET_METRICS = {
@@ -58,7 +60,7 @@ BUDGET_METRICS = {
 SITE_METRICS = {
     'daemon_up': '1 when cbx-exportd runs.',
     'daemon_start_time_seconds': 'When the running cbx-exportd started (0: not running).',
-    'state_dir_problem': '1 when the state directory cannot be written (read-only file system).',
+    'state_dir_problem': '1 when the state directory cannot be written (read-only or full).',
     'daemon_restarts': 'Times cbx-exportd replaced itself because a lane stalled, since started.',
 }
 #: per daemon lane (labels site, lane)
@@ -114,6 +116,9 @@ def samples(doc):
     for target, o in sorted(doc['outbox'].items()):
         values = {'outbox_files': o['pending'], 'outbox_oldest_seconds': seconds(o.get('oldest')),
                   'outbox_dead_letters': len(o['dead_letters'])}
+        held = (doc.get('holds') or {}).get(target)
+        values['target_held'] = int(held is not None)
+        values['target_next_probe_seconds'] = seconds(held['next_probe']) if held else 0
         out.extend((PREFIX + k, TARGET_METRICS[k], {'site': site, 'target': target}, v)
                    for k, v in values.items())
     for target, b in sorted((doc.get('budgets') or {}).items()):

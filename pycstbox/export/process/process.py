@@ -33,6 +33,7 @@ from pycstbox.export.errors import ConfigError, ExportError
 from pycstbox.export.job import EventsExportJob
 from pycstbox.export.process import clock
 from pycstbox.export.process.artifact import sweep
+from pycstbox.export.process.hold import Holds
 from pycstbox.export.process.lock import RunLock
 from pycstbox.export.process.recover import recover_job
 from pycstbox.export.process.runtime import runtime_dir as resolve_runtime_dir
@@ -301,7 +302,7 @@ class ExportProcess:
                         staging_dir=os.path.join(self.runtime_dir, 'staging'),
                         spool_dir=self.spool_dir, sleep=self.sleep,
                         spill_limit=self.spill_limit, progress=self.progress,
-                        held=frozenset(self.held),
+                        held=frozenset(self.held), holds=Holds(self.runtime_dir),
                         budget=Budget(self.config, self.runtime_dir, self.metered))
         try:
             for job, jobid in self._pending(selected, only):

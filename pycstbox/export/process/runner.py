@@ -9,6 +9,9 @@ what the attempt's outcome is, then *records* it:
   made; the rest of that target (send failure) or of the store (read failure) is
   skipped for this run;
 - ``dead`` (permanent failure, or pending longer than ``max_age``): dead letter;
+- ``held`` (a permanent refusal of the target itself, ``scope='target'``): the entry
+  stays pending, the target is held (:mod:`.hold`) and its other entries wait for
+  its next probe instead of each meeting the refusal;
 - ``set aside``: an entry that cannot be read or is not a window goes to
   ``corrupt/`` and is reported; the other entries go on;
 - waiting for the target's byte budget (:mod:`.budget`): entry untouched, its file
@@ -24,18 +27,25 @@ import os
 import time
 from typing import NamedTuple
 
+from pycstbox.export import ERR_SEND
 from pycstbox.export.atomic import list_names
 from pycstbox.export.backlog import entry_bytes
 from pycstbox.export.errors import BudgetWait, ExportError
 from pycstbox.export.process import journal
 from pycstbox.export.process.artifact import owner
 from pycstbox.export.process.budgetgate import BudgetGate
+from pycstbox.export.process.hold import hold_text, is_target_refusal
 from pycstbox.export.process.state import JobState
 from pycstbox.export.process.windowjob import WindowJob
 
 log = logging.getLogger(__name__)
 
 DELIVERED, EMPTY, PENDING, DEAD = 'delivered', 'empty', 'pending', 'dead'
+
+
+def _wall():
+    """The wall clock (holds are probed in real time, whatever ``now`` a run replays)."""
+    return datetime.datetime.now(datetime.timezone.utc)
 
 
 class Outcome(NamedTuple):
@@ -51,6 +61,8 @@ def decide(code, wj):
         return Outcome(DELIVERED if wj.count else EMPTY)
     err = wj.last_error
     message = '%s: %s' % (wj.error_text(code), err)
+    if is_target_refusal(err):
+        return Outcome(PENDING, message, 'held')
     if not getattr(err, 'temporary', True):
         return Outcome(DEAD, message)
     blocks = 'store' if wj.store_failed else 'target' if wj.send_failed else ''
@@ -90,11 +102,12 @@ class Runner:
     :param progress: ``progress(start, end) -> reporter`` or None
     :param held: names of the jobs whose clock jump is being held (:mod:`.clock`)
     :param budget: the targets' byte budgets (:class:`.budget.Budget`) or None
+    :param holds: the held targets (:class:`.hold.Holds`), or None (no holds)
     """
 
     def __init__(self, config, *, now, backlog, dead, source_factory, transport_factory,
                  staging_dir, spool_dir, sleep=time.sleep, spill_limit=None, progress=None,
-                 held=frozenset(), budget=None):
+                 held=frozenset(), budget=None, holds=None):
         self.config = config
         self.now = now
         self.backlog = backlog
@@ -107,6 +120,8 @@ class Runner:
         self.spill_limit = spill_limit
         self.progress = progress
         self.held = held            # jobs whose clock is suspect: nothing is dead by age
+        self.holds = holds
+        self._probed = {}           # target -> may be tried in this run (read once)
         self.delivered = self.empty = self.failed = self.dead = self.skipped = 0
         self.problems = []
         self._client = None
@@ -146,6 +161,9 @@ class Runner:
         if job.target in self._bad_targets or (self._store_down and not parms.get('artifact')):
             self.skipped += 1
             return
+        if not self._may_try(job.target):
+            self.skipped += 1            # held: waits for the target's next probe
+            return
         if parms['end'] + job.delay > self.now and 'windows' not in parms:
             # queued by a clock ahead (within the tolerance of a clock step): its events
             # are not all in the store yet; it runs when it is due
@@ -176,8 +194,14 @@ class Runner:
         if wj.reserved and outcome.kind != DELIVERED:
             self.budget.release(job.target, wj.reserved)
         if outcome.kind in (DELIVERED, EMPTY):
+            if self.holds is not None and outcome.kind == DELIVERED:
+                self.holds.release(job.target)
             self._delivered(b, job, jobid, wj, outcome)
-        elif outcome.kind == PENDING:
+        elif outcome.kind == PENDING and outcome.blocks == 'held' and self.holds is not None:
+            h = self.holds.hold(job.target, str(wj.last_error), _wall())
+            self._pending(b, job, jobid, parms, wj, Outcome(PENDING, '%s: %s' % (
+                wj.error_text(ERR_SEND), hold_text(h)), 'target'))
+        elif outcome.kind == PENDING and outcome.blocks != 'held':
             self._pending(b, job, jobid, parms, wj, outcome)
         else:
             self._dead_letter(b, job, jobid, parms, wj, outcome.message)
@@ -190,6 +214,14 @@ class Runner:
         self._drop_staged(job, jobid)
         log.info('job %s: window %s waits for the byte budget of target %s',
                  job.name, window_text(parms), job.target)
+
+    def _may_try(self, target):
+        """False while ``target`` is held and its next probe is not due (read once per run)."""
+        if self.holds is None:
+            return True
+        if target not in self._probed:
+            self._probed[target] = self.holds.may_try(target, _wall())
+        return self._probed[target]
 
     def _read(self, b, job, jobid):
         """The entry's parms, or None when it was set aside (reported)."""

@@ -23,7 +23,9 @@ from pycstbox.export.process.state import JobState
 from pycstbox.export.atomic import list_names
 from pycstbox.export.process.deadletter import DeadLetters
 from pycstbox.export.config.duration import format_duration
-from pycstbox.export.process.lock import state_dir_problem
+from pycstbox.export.process.hold import Holds, hold_text
+from pycstbox.export.process.lock import state_dir_full, state_dir_problem
+from pycstbox.export.process.window import due_windows
 from pycstbox.export.process.runtime import runtime_dir as resolve_runtime_dir
 
 UTC = datetime.timezone.utc
@@ -154,6 +156,9 @@ def collect(config, now, runtime_dir=None):
     sd = config.state_dir
     dead = DeadLetters(sd)
     jobs = {}
+    sd_problem = state_dir_problem(sd) or state_dir_full(sd)
+    holds = {t: {k: h[k] for k in ('reason', 'since', 'next_probe')}
+             for t, h in sorted(Holds(runtime_dir).read().items()) if t in config.targets}
     for name, job in sorted(config.jobs.items()):
         bdir = os.path.join(sd, 'backlog', name)
         names = list_names(bdir)
@@ -168,6 +173,12 @@ def collect(config, now, runtime_dir=None):
             problems.append(suspect)
         if os.path.exists(spath + '.corrupt'):
             problems.append('an unreadable state file was set aside: %s.corrupt' % spath)
+        if sd_problem and job.enabled and due_windows(
+                job.period, job.delay, config.tz, now=now, watermark=js.watermark,
+                start_date=job.start, limit=1):
+            problems.append('windows are due but cannot be queued: %s' % sd_problem)
+        if job.target in holds:
+            problems.append(hold_text(holds[job.target]))
         if corrupt:
             problems.append('%d unreadable backlog entr%s set aside in %s'
                             % (len(corrupt), 'y' if len(corrupt) == 1 else 'ies',
@@ -194,7 +205,8 @@ def collect(config, now, runtime_dir=None):
     return {'schema': SCHEMA, 'site': config.site, 'state_dir': sd,
             'now': now.strftime('%Y-%m-%dT%H:%M:%SZ'),
             'jobs': jobs, 'outbox': outbox, 'daemon': daemon,
-            'state_dir_problem': state_dir_problem(sd),
+            'holds': holds,
+            'state_dir_problem': sd_problem,
             'budgets': budget_status(config, runtime_dir, now)}
 
 

@@ -184,10 +184,14 @@ class Transport:
         return TemporaryError('target %s: %s' % (self.name, self.scrub(msg)),
                               target=self.name, retry_after=retry_after)
 
-    def permanent(self, msg):
-        """A :class:`PermanentError` about this target (message scrubbed of secrets)."""
+    def permanent(self, msg, scope='file'):
+        """A :class:`PermanentError` about this target (message scrubbed of secrets).
+
+        ``scope='target'``: the target itself refuses (credentials, bucket, login, host
+        key, TLS, configuration): its work is held, not dead-lettered (errors.py).
+        """
         return PermanentError('target %s: %s' % (self.name, self.scrub(msg)),
-                              target=self.name)
+                              target=self.name, scope=scope)
 
     def require(self, module, package):
         """Import ``module`` lazily; a missing library is a PermanentError naming ``package``."""
@@ -195,8 +199,8 @@ class Transport:
             return importlib.import_module(module)
         except ImportError as exc:
             raise self.permanent('the %s transport needs the Python module %s, which is not '
-                                 'installed: apt install %s' % (self.type, module, package)
-                                 ) from exc
+                                 'installed: apt install %s' % (self.type, module, package),
+                                 scope='target') from exc
 
     def open_source(self, path):
         """Open the local file to send (binary); a missing file is permanent."""

@@ -52,11 +52,14 @@ class DirTransport(Transport):
         msg = 'cannot %s in %s: %s' % (what, self.path, hint)
         if exc.errno in _TEMPORARY:
             return self.temporary(msg)
-        return self.permanent(msg)
+        # the destination itself (missing, not a directory, no rights): every file is refused
+        target = exc.errno in (errno.EACCES, errno.EPERM, errno.ENOENT, errno.ENOTDIR)
+        return self.permanent(msg, scope='target' if target else 'file')
 
     def _check_destination(self):
         if not self.path:
-            raise self.permanent('no path configured for the destination directory')
+            raise self.permanent('no path configured for the destination directory',
+                                 scope='target')
         if not os.path.isdir(self.path):
             err = errno.ENOTDIR if os.path.exists(self.path) else errno.ENOENT
             raise self._error(OSError(err, os.strerror(err)), 'write')

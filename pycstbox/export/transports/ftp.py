@@ -66,7 +66,8 @@ class FtpTransport(Transport):
         ctx = ssl.create_default_context()
         if isinstance(self.verify, str) and self.verify:
             if not os.path.exists(self.verify):
-                raise self.permanent('CA bundle %s (verify) does not exist' % self.verify)
+                raise self.permanent('CA bundle %s (verify) does not exist' % self.verify,
+                                     scope='target')
             ctx.load_verify_locations(self.verify)
         elif self.verify is False:
             ctx.check_hostname = False
@@ -75,7 +76,7 @@ class FtpTransport(Transport):
 
     def _connect(self):
         if not self.host:
-            raise self.permanent('no host configured')
+            raise self.permanent('no host configured', scope='target')
         ftp = (_FtpTls(context=self._context(), timeout=self.timeout) if self.tls
                else ftplib.FTP(timeout=self.timeout))
         try:
@@ -99,13 +100,17 @@ class FtpTransport(Transport):
             code = reply[:3]
             hint = _HINTS.get(code, 'the server refused it')
             msg = '%s: %s: %s' % (where, reply, hint)
-            return self.temporary(msg) if code == '552' else self.permanent(msg)
+            if code == '552':
+                return self.temporary(msg)
+            # login refused or an account needed: the target itself refuses everything
+            return self.permanent(msg, scope='target' if code in ('530', '532', '332')
+                                  else 'file')
         if isinstance(exc, ftplib.error_temp):
             return self.temporary('%s: %s (will retry)' % (where, ' '.join(str(exc).split())))
         if isinstance(exc, ssl.SSLCertVerificationError):
             return self.permanent('%s: TLS certificate could not be verified (%s): install '
                                   'the server\'s CA in the system store or fix host'
-                                  % (where, exc.verify_message))
+                                  % (where, exc.verify_message), scope='target')
         if isinstance(exc, (ftplib.error_reply, ftplib.error_proto, EOFError)):
             return self.temporary('%s: unexpected answer: %s (will retry)' % (where, exc))
         if isinstance(exc, TimeoutError):

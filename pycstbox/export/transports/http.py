@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 CHUNK = 256 * 1024
 
 _TEMPORARY_STATUS = {408, 425, 429}
+#: refusals of the target itself (credentials, rights, url, method): the target is held
+_TARGET_STATUS = (401, 403, 404, 405, 407, 410)
 _HINTS = {
     400: 'the server rejected the request as malformed: check url, method and field',
     401: 'authentication failed: check username and password_file',
@@ -143,7 +145,7 @@ class HttpTransport(Transport):
         requests = self.require('requests', 'python3-requests')
         if isinstance(self.verify, str) and not os.path.exists(self.verify):
             raise self.permanent('CA bundle %s (verify) does not exist: fix verify in the '
-                                 'target configuration' % self.verify)
+                                 'target configuration' % self.verify, scope='target')
         if self.username:
             kwargs['auth'] = (self.username, self.options.get('password') or '')
         # one connection per request (a session each time): a kept-alive connection closed
@@ -179,7 +181,7 @@ class HttpTransport(Transport):
                 return self.permanent(
                     'TLS certificate of %s could not be verified (%s): install the '
                     'server\'s CA and set verify = "/path/to/ca.pem", or fix the host name '
-                    'in url' % (_host(url), _reason(exc)))
+                    'in url' % (_host(url), _reason(exc)), scope='target')
             return self.temporary('TLS error with %s: %s' % (_host(url), _reason(exc)))
         if isinstance(exc, requests.exceptions.ConnectTimeout):
             return self.temporary('no connection to %s within %g s: check the network '
@@ -190,7 +192,7 @@ class HttpTransport(Transport):
         if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                             requests.exceptions.InvalidSchema, requests.exceptions.URLRequired)):
             return self.permanent('invalid url %r: fix url in the target configuration'
-                                  % self.url)
+                                  % self.url, scope='target')
         if isinstance(exc, (requests.exceptions.InvalidHeader, UnicodeError)):
             return self.permanent('the request to %s cannot be made: %s: check url, headers, '
                                   'username and password' % (_host(url), _reason(exc)))
@@ -218,9 +220,11 @@ class HttpTransport(Transport):
             raise self.temporary(detail + hint, retry_after=retry_after)
         if 300 <= status < 400:
             raise self.permanent('%s: redirected to %s: set url to the final address'
-                                 % (detail, response.headers.get('Location', '?')))
+                                 % (detail, response.headers.get('Location', '?')),
+                                 scope='target')
         raise self.permanent('%s: %s' % (detail, _HINTS.get(
-            status, 'the server refused the upload: check the target configuration')))
+            status, 'the server refused the upload: check the target configuration')),
+            scope='target' if status in _TARGET_STATUS else 'file')
 
     def send(self, path, name, *, job='', key=None, start=None, meta=None):
         """Upload ``path`` as ``name``; return once the server answered 2xx."""

@@ -137,7 +137,7 @@ class S3Transport(Transport):
         requests = self.require('requests', 'python3-requests')
         if isinstance(self.verify, str) and not os.path.exists(self.verify):
             raise self.permanent('CA bundle %s (verify) does not exist: fix verify in the '
-                                 'target configuration' % self.verify)
+                                 'target configuration' % self.verify, scope='target')
         body = b'' if body is None else body
         if payload is None:
             payload = hashlib.sha256(body).hexdigest()

@@ -26,6 +26,10 @@ _HINTS = {
     'EntityTooLarge': 'the file is too large for the store: lower part_size / '
                       'multipart_threshold, or the job period',
 }
+#: refusals of the target itself (credentials, bucket, region, token): the target is held
+_TARGET_CODES = {'SignatureDoesNotMatch', 'InvalidAccessKeyId', 'AccessDenied', 'NoSuchBucket',
+                 'AuthorizationHeaderMalformed', 'ExpiredToken', 'InvalidToken',
+                 'AllAccessDisabled', 'AccountProblem', 'InvalidBucketName'}
 _TEMPORARY_CODES = {'BadDigest', 'RequestTimeTooSkewed', 'SlowDown', 'NoSuchUpload',
                     'RequestTimeout', 'InternalError', 'ServiceUnavailable',
                     'OperationAborted'}
@@ -58,14 +62,17 @@ class Classifier:
             return self.t.temporary(detail + hint, retry_after=retry_after)
         if 300 <= status < 400:
             return self.t.permanent('%s: redirected (%s): use the bucket\'s own endpoint '
-                                    'and region' % (detail, headers.get('Location', '')))
+                                    'and region' % (detail, headers.get('Location', '')),
+                                    scope='target')
         hint = _HINTS.get(code) or {
             400: 'the store rejected the request: check the target configuration',
             401: 'authentication failed: check access_key_id and secret_access_key',
             403: 'access denied: check the credentials and their permissions',
             404: 'not found: check endpoint and bucket',
         }.get(status, 'the store refused the request: check the target configuration')
-        return self.t.permanent('%s: %s' % (detail, hint))
+        target = code in _TARGET_CODES or (not code and status in (401, 403))
+        return self.t.permanent('%s: %s' % (detail, hint),
+                                scope='target' if target else 'file')
 
     def exception(self, exc, what, deadline):
         """The error for a library exception raised during a request."""
@@ -80,7 +87,7 @@ class Classifier:
                 return self.t.permanent(
                     '%s: TLS certificate of %s could not be verified (%s): install the '
                     'store\'s CA and set verify = "/path/to/ca.pem", or fix endpoint'
-                    % (what, host, _reason(exc)))
+                    % (what, host, _reason(exc)), scope='target')
             return self.t.temporary('%s: TLS error with %s: %s' % (what, host, _reason(exc)))
         if isinstance(exc, requests.exceptions.ConnectTimeout):
             return self.t.temporary('%s: no connection to %s within %g s: check the network '
@@ -91,7 +98,7 @@ class Classifier:
         if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                             requests.exceptions.InvalidSchema)):
             return self.t.permanent('invalid endpoint %r: fix endpoint in the target '
-                                    'configuration' % self.t.endpoint)
+                                    'configuration' % self.t.endpoint, scope='target')
         if isinstance(exc, requests.exceptions.RequestException):
             return self.t.temporary('%s: connection to %s failed: %s (will retry)'
                                     % (what, host, _reason(exc)))

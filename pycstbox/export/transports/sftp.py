@@ -58,6 +58,11 @@ class SftpTransport(Transport):
     def _hostname(self):
         return self.host if self.port == 22 else '[%s]:%d' % (self.host, self.port)
 
+    def permanent_target(self, msg):
+        """Every refusal of this transport is about the target (host, keys, login, directory
+        rights): the target is held, not each file dead-lettered (errors.py)."""
+        return self.permanent(msg, scope='target')
+
     def _accept_hint(self):
         dest = self.known_hosts[0] if self.known_hosts else os.path.expanduser(
             '~/.ssh/known_hosts')
@@ -67,12 +72,12 @@ class SftpTransport(Transport):
     def _connect(self):
         paramiko = self.require('paramiko', 'python3-paramiko')
         if not self.host:
-            raise self.permanent('no host configured')
+            raise self.permanent_target('no host configured')
         transport = self
 
         class Reject(paramiko.MissingHostKeyPolicy):
             def missing_host_key(self, client, hostname, key):
-                raise transport.permanent(
+                raise transport.permanent_target(
                     'the host key of %s (%s %s) is not in %s: %s' % (
                         hostname, key.get_name(), _fingerprint(key),
                         ' or '.join(transport.known_hosts) or 'any known_hosts file',
@@ -80,7 +85,7 @@ class SftpTransport(Transport):
 
         for path in self.known_hosts:
             if not os.path.isfile(path):
-                raise self.permanent('known_hosts file %s does not exist: %s'
+                raise self.permanent_target('known_hosts file %s does not exist: %s'
                                      % (path, self._accept_hint()))
         client = paramiko.SSHClient()
         try:
@@ -107,31 +112,32 @@ class SftpTransport(Transport):
         import paramiko  # already imported by _connect
         where = '%s on %s@%s:%d' % (what, self.user, self.host, self.port)
         if isinstance(exc, paramiko.BadHostKeyException):
-            return self.permanent(
+            return self.permanent_target(
                 '%s: the host key CHANGED (got %s %s): if the server was reinstalled, remove '
                 'the old key with: ssh-keygen -R "%s" -f %s; then %s' % (
                     where, exc.key.get_name(), _fingerprint(exc.key), self._hostname(),
                     self.known_hosts[0] if self.known_hosts else '~/.ssh/known_hosts',
                     self._accept_hint()))
         if isinstance(exc, paramiko.AuthenticationException):
-            return self.permanent('%s: authentication refused: check user, password_file or '
-                                  'key_file (its public key must be in the account\'s '
-                                  'authorized_keys)' % where)
+            return self.permanent_target('%s: authentication refused: check user, '
+                                         'password_file or key_file (its public key must be '
+                                         'in the account\'s authorized_keys)' % where)
         if isinstance(exc, (paramiko.PasswordRequiredException, paramiko.SSHException)
                       ) and 'private key file' in str(exc).lower():
-            return self.permanent('%s: cannot use key_file %s: %s' % (where, self.key_file,
-                                                                       exc))
+            return self.permanent_target('%s: cannot use key_file %s: %s'
+                                         % (where, self.key_file, exc))
         if isinstance(exc, (socket.timeout, TimeoutError)):
             return self.temporary('%s: no answer within %g s (will retry)'
                                   % (where, self.timeout))
         if isinstance(exc, FileNotFoundError) and exc.filename == self.key_file:
-            return self.permanent('%s: key_file %s does not exist' % (where, self.key_file))
+            return self.permanent_target('%s: key_file %s does not exist'
+                                         % (where, self.key_file))
         if isinstance(exc, IOError) and exc.errno in (errno.ENOENT, errno.EACCES):
             reason = {errno.ENOENT: 'no such file or directory: check directory',
                       errno.EACCES: 'permission denied: give the account write access to '
                                     'the directory'}[exc.errno]
             if not isinstance(exc, ConnectionError):
-                return self.permanent('%s: %s' % (where, reason))
+                return self.permanent_target('%s: %s' % (where, reason))
         reason = getattr(exc, 'strerror', None) or str(exc) or type(exc).__name__
         return self.temporary('%s: %s (will retry)' % (where, ' '.join(str(reason).split())))
 
