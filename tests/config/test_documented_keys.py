@@ -7,8 +7,9 @@ import re
 from pycstbox.export.config import schema
 
 ROOT = os.path.join(os.path.dirname(__file__), '..', '..')
-#: bold words with an underscore that are not configuration keys
-NOT_KEYS = re.compile(r'^(cstbox_export_\w+|get_\w+|exported_job|honor_labels)$')
+#: bold words with an underscore that are not configuration keys (metrics, D-Bus methods,
+#: Prometheus' own words, the formats' columns)
+NOT_KEYS = re.compile(r'^(cstbox_export_\w+|get_\w+|exported_job|honor_labels|var_type|var_name)$')
 
 
 def known_keys():
