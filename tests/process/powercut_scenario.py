@@ -4,15 +4,15 @@ A *scenario* is a base state (made by healthy commands) and one command run with
 ``state_dir`` and the metrics textfile on a :class:`~tests.peers.cutfs.CutFS`:
 
 - ``run``: ``cbx-export run`` delivers two daily windows of job ``main`` to a dir
-  target and dead-letters the window of job ``lost`` (its target folder is missing);
+  target and dead-letters the window of job ``lost`` (a folder of its file's name is in the way);
 - ``requeue``: ``cbx-export backlog requeue`` of that dead letter (with its kept file);
 - ``outbox``: ``cbx-exportd`` uploads two files of an outbox folder to a dir target
   (the daemon's lane; its state and metrics on the cut file system).
 
 A first run counts the cut points (``counted`` of the peer's report).  Then for each
 N: the base state, the command cut at point N (the process killed, every unsynced
-change dropped, ``/run`` lost), the cause of the failure fixed (the missing folder
-made), one healthy ``cbx-export run``, and :func:`check` of the invariants.  The
+change dropped, ``/run`` lost), the cause of the failure fixed (the folder in the way
+removed), one healthy ``cbx-export run``, and :func:`check` of the invariants.  The
 result is a list of violations (strings): empty when every cut left a truthful state.
 
 Used by ``test_powercut.py`` (a subset) and ``tools/powercut-sweep.py`` (all points).
@@ -86,11 +86,18 @@ class Case:
         p = lambda *a: os.path.join(self.root, *a)   # noqa: E731
         self.backing, self.mnt, self.run = p('backing'), p('mnt'), p('run')
         self.recv, self.gone, self.drop = p('recv'), p('gone'), p('drop')
+        second = FIRST + datetime.timedelta(days=1)
+        self.blocker = os.path.join(self.gone, 'lyon-b12_lost_%s_%s.csv' % (
+            second.strftime('%Y%m%dT000000Z'),
+            (second + datetime.timedelta(days=1)).strftime('%Y%m%dT000000Z')))
         # the outbox of target drop is in the state dir: on the cut file system
         self.outbox = os.path.join(self.backing, 'state', 'outbox', 'drop')
         self.live_outbox = os.path.join(self.mnt, 'state', 'outbox', 'drop')
         for d in (self.backing, self.mnt, self.run, self.recv, self.drop):
             os.makedirs(d, exist_ok=True)
+        # job lost's file is refused (a folder of its name stands in the way): a refusal of
+        # that file, dead-lettered (a missing target folder would hold the target instead)
+        os.makedirs(self.blocker, exist_ok=True)
         os.makedirs(os.path.join(self.backing, 'metrics'), exist_ok=True)
 
     def config(self, on_fuse, jobs=True):
@@ -363,7 +370,7 @@ def one(root, address, base, ref, scenario, cut_at, counted=COUNTED, model='stri
     prom = os.path.join(case.backing, 'metrics', 'cstbox_export.prom')
     if os.path.exists(prom) and os.path.getsize(prom) == 0:
         bad.append('metrics textfile empty after the cut')
-    os.makedirs(case.gone, exist_ok=True)        # the cause of the failure is fixed
+    shutil.rmtree(case.blocker, ignore_errors=True)   # the cause of the failure is fixed
     r = case.cli(False, 'run', now=LATER)
     if 'Traceback' in r.stderr:
         bad.append('traceback in the healthy run: %s' % r.stderr[-800:])

@@ -143,7 +143,8 @@ def _lanes(doc, site, up):
     restarted = daemon.get('restarted') if up else None
     restarted = restarted if isinstance(restarted, dict) else {}
     stalled = {s.get('lane') for s in daemon.get('stalled') or () if isinstance(s, dict)}
-    recent = seconds(doc['now']) - seconds(restarted.get('at')) < 3600
+    recent = bool(restarted.get('at') and doc.get('now')) and \
+        seconds(doc['now']) - seconds(restarted['at']) < 3600
     if restarted.get('lane') and recent:
         stalled.add(restarted['lane'])
     lanes = sorted(set(daemon.get('lanes') or ()) | stalled) if up else []
