@@ -121,7 +121,7 @@ def remove_stale_temps(folder):
         if not is_temp_name(n):
             continue
         pid = n[:-len(TMP_SUFFIX)].rsplit('.', 1)[-1]
-        if pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and pid_alive(int(pid)):
             continue
         try:
             os.unlink(os.path.join(folder, n))
@@ -131,7 +131,8 @@ def remove_stale_temps(folder):
     return removed
 
 
-def _pid_alive(pid):
+def pid_alive(pid):
+    """True while process ``pid`` exists (the writer of a temporary file is still at work)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

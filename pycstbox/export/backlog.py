@@ -25,8 +25,8 @@ import logging
 import os
 import re
 
-from pycstbox.export.atomic import (fsync_dir, is_temp_name, makedirs_durable, remove_durable,
-                                     write_atomic)
+from pycstbox.export.atomic import (fsync_dir, is_temp_name, makedirs_durable, pid_alive,
+                                     remove_durable, write_atomic)
 from pycstbox.export.errors import BacklogError
 
 log = logging.getLogger(__name__)
@@ -301,7 +301,7 @@ class Backlog:
             if not is_temp_name(n):
                 continue
             pid = n[:-len('.tmp')].rsplit('.', 1)[-1]
-            if pid.isdigit() and _pid_alive(int(pid)) and int(pid) != os.getpid():
+            if pid.isdigit() and pid_alive(int(pid)) and int(pid) != os.getpid():
                 continue
             try:
                 os.unlink(os.path.join(self._location, n))
@@ -311,10 +311,3 @@ class Backlog:
     def __repr__(self):
         return 'Backlog(%r, root=%r)' % (self._name, os.path.dirname(self._location))
 
-
-def _pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except OSError as exc:
-        return exc.errno == errno.EPERM
-    return True

@@ -23,7 +23,7 @@ import os
 import stat
 
 from pycstbox.export import __version__
-from pycstbox.export.atomic import fsync_dir, list_names
+from pycstbox.export.atomic import fsync_dir, list_names, pid_alive
 from pycstbox.export.config.duration import parse_duration
 
 log = logging.getLogger(__name__)
@@ -277,7 +277,7 @@ class Textfile:
         for n in list_names(folder):
             head, _, pid = n[:-len('.tmp')].rpartition('.')
             if head == '.' + base and n.endswith('.tmp') and pid.isdigit() \
-                    and not _pid_alive(int(pid)):
+                    and not pid_alive(int(pid)):
                 try:
                     os.unlink(os.path.join(folder, n))
                 except OSError:
@@ -324,16 +324,6 @@ def _holds(path, text):
         return data == text
     finally:
         os.close(fd)
-
-
-def _pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
 
 
 def check(path):
