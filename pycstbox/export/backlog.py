@@ -19,7 +19,6 @@ One directory per backlog (``<root>/<name>/``), one file per pending job
 """
 
 import datetime
-import errno
 import json
 import logging
 import os
