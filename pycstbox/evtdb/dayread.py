@@ -109,8 +109,8 @@ class DayScan:
         self.prefix = '%02d%02d%02d-' % (day.year % 100, day.month, day.day)
         self.want = fsys.day_key(day)
         self.tail_key = None          # key of an unfinished last line the reader keeps
-        self._complete = re.compile(b'\n' + re.escape(self.prefix.encode('ascii')) +
-                                    rb'[0-9]{6}\.[0-9]{6}\t').findall
+        self._odd = re.compile(b'\n(?!' + re.escape(self.prefix.encode('ascii')) +
+                               rb'[0-9]{6}\.[0-9]{6}\t)').finditer
         try:
             f = open(path, 'rb')
         except FileNotFoundError:
@@ -167,14 +167,14 @@ class DayScan:
             lines = chunk.split(b'\n')
             if chunk.endswith(b'\n'):
                 lines.pop()
-            if len(self._complete(b'\n' + chunk)) == len(lines) and (
-                    lines == sorted(lines) or _sorted([line[:21] for line in lines])):
-                first, end = _first_key(key, lines), _first_key(key, reversed(lines))
-            else:
+            odd = self._odd_lines(chunk, len(lines))
+            if not odd and (lines == sorted(lines) or _sorted([ln[:21] for ln in lines])):
+                pass                      # complete timestamps of this day, in order
+            elif not _sorted(self._heads(lines, odd)):
                 keys = [k for k in map(key, lines) if k is not None]
-                if not _sorted(keys):
+                if not _sorted(keys):     # (the exact check, when the cheap one failed)
                     raise Unusable('%s: lines are not in time order' % self.path)
-                first, end = (keys[0], keys[-1]) if keys else (None, None)
+            first, end = _first_key(key, lines), _first_key(key, reversed(lines))
             if first is not None:
                 if first < last:
                     raise Unusable('%s: lines are not in time order' % self.path)
@@ -187,6 +187,27 @@ class DayScan:
                 raise Unusable('%s: lines are not in time order' % self.path)
         self.end = pos - len(tail)
         self.offsets, self.firsts = offsets, firsts
+
+    def _odd_lines(self, chunk, count):
+        """Indexes of the lines of ``chunk`` that do not start with a complete timestamp
+        of this day (short timestamps, other days, garbage, empty lines)."""
+        odd, pos, index = [], 0, 0
+        for m in self._odd(b'\n' + chunk):
+            index += chunk.count(b'\n', pos, m.start())
+            pos = m.start()
+            if index < count:
+                odd.append(index)
+        return odd
+
+    def _heads(self, lines, odd):
+        """Timestamps (canonical bytes) of the lines, the odd ones read as the reader does
+        (left out when it skips them): sorted when the kept lines are in time order."""
+        heads = [line[:20] for line in lines]
+        for i in odd:
+            k = self.key(lines[i])
+            heads[i] = None if k is None else b'%06d-%06d.%06d' % (
+                k // _DAY, k // 1000000 % 1000000, k % 1000000)
+        return [h for h in heads if h is not None]
 
     def check_tail(self, lo, hi):
         """:raises Unusable: the unfinished last line of an open day falls in ``[lo, hi)``."""
