@@ -185,8 +185,8 @@ def main():
                         lambda: pairs.run([pairs.PY, '-c', BARE, day_file, out_a], watch),
                         lambda: pairs.run(export_cmd(cfg, out_b), watch), args.pairs)
                     same = gzip.open(out_a).read() == gzip.open(out_b).read()
-                    pairs.report('export csv.gz from the day files: A = bare script (file + csv.writer'
-                                 ' + zlib 6), B = cbx-export export (read = "files")',
+                    pairs.report('export csv.gz from the day files: A = bare script (file + '
+                                 'csv.writer + zlib 6), B = cbx-export export (read = "files")',
                                  'A bare script', 'B export files', samples, events,
                                  pairs.GENERATOR, 'throughput B/A >= 0.8, peak RSS of B < 40 MB')
                     print('   same CSV text (gunzipped): %s' % same)

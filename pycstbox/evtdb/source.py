@@ -27,7 +27,8 @@ import logging
 import os
 from datetime import date, datetime, timedelta, timezone
 
-from pycstbox.evtdb.dayread import DayScan, Unusable, day_range, read_day
+from pycstbox.evtdb.dayread import day_range, read_day
+from pycstbox.evtdb.dayscan import DayScan, Unusable
 from pycstbox.evtdb.event import as_utc
 from pycstbox.evtdb.fsys import day_path
 from pycstbox.export.errors import EventStoreError
