@@ -129,6 +129,7 @@ def report(title, name_a, name_b, samples, events=None, generator='', goal=''):
     return {k: statistics.median(v) for k, v in ratios.items() if v}
 
 
+ONE_DAY = __import__('datetime').timedelta(days=1)
 GENERATOR = 'cbx-evtdb generate --sensors 180 --interval 10 (one day)'
 
 

@@ -3,7 +3,7 @@
 One D-Bus reply cannot carry more than ~500k events, and the real service dies
 when it tries.  :meth:`EventStoreClient.events` therefore reads a window
 ``[start, end)`` as consecutive sub-windows whose width adapts to the density
-observed so each reply stays near ``target_events`` (10,000): it starts small,
+observed so each reply stays near ``target_events`` (5,000): it starts small,
 grows at most 8x per call, shrinks after a dense reply, caps the width so that
 no call can plausibly return more than 100,000 events, and skips days the store
 has no file for.  Calls are pipelined: the request for the next sub-window is
@@ -57,7 +57,7 @@ class EventStoreClient:
     :raises EventStoreError: no address, or the bus cannot be reached
     """
 
-    def __init__(self, address='', channel='sensor', timeout=60.0, target_events=10000,
+    def __init__(self, address='', channel='sensor', timeout=60.0, target_events=5000,
                  cstbox_file=CSTBOX_BUS_FILE, environ=None, pipeline=True):
         import dbus
         import dbus.lowlevel

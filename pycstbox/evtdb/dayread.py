@@ -1,48 +1,57 @@
 """Reading a window of events straight from the day files: the fast path of ``read = "files"``.
 
-:func:`read_day` yields, for one day file, exactly the events that the D-Bus
-path (``cbx-evtdb`` serving that file, read by :class:`~pycstbox.evtdb.client.
-EventStoreClient`) yields for the same time range and filters: same order,
-same decoded values, same ``data`` dicts.  It does so in two passes over the
-complete lines present when the file was opened (a line still being appended,
-without its newline, is left for a later read), holding no lock:
+:func:`read_day` yields, for one day file, exactly the events that the store's own
+reader yields for the same time range and filters (CSTBox's ``evtdbd`` and
+``cbx-evtdb``, :class:`pycstbox.evtdb.fsys.DayIndex`, read over D-Bus by
+:class:`~pycstbox.evtdb.client.EventStoreClient`): same events, same order, same
+decoded values, same ``data`` dicts.  The reader's rules, followed here:
 
-1. a scan checks, with cheap byte comparisons, that the lines are in time order
-   (lines are compared as bytes: for valid timestamps this never hides a line
-   older than the one before it) and notes the first timestamp of each block,
-   so that the second pass starts near the window;
-2. the lines of the window are decoded (per-second cache of the timestamp, cache
-   of the ``data`` JSON texts), from the first one at or after ``start`` to the
-   first one at or after ``end``.
+- lines are split on ``\\n`` only, trailing ``\\r`` are stripped (CRLF files), and a
+  line that does not split on TAB into exactly five fields is skipped (empty lines too);
+- a short timestamp is padded with zeros (``261127-0815`` is 08:15:00.000000); a line
+  whose timestamp cannot be read is skipped; a line stamped for another day is ignored
+  (CSTBox's writer could put an event into the wrong file at a month change);
+- a line whose data is not a JSON object is skipped (counted); ``null`` values are dropped;
+- events come out in time order, equal timestamps in file order;
+- the last line, even without its final newline, is read like any other when the day is
+  *closed* (a later day exists or its end is well past: the caller says).  On a day still
+  open such a line may be half written: it is left for a later read and, when it falls
+  in the window asked (the reader would return it as it is), the day goes over D-Bus.
 
-A day file that is not in time order, holds NUL bytes, is not a regular file
-or cannot be read raises :class:`Unusable` *before* any of its events is
-yielded: the caller then reads that day over D-Bus.  Data that the D-Bus path
-cannot carry (an integer beyond 64 bits) is an
+Two passes over the file, no lock:
+
+1. :class:`~pycstbox.evtdb.dayscan.DayScan` checks that the lines the reader keeps are
+   in time order (cheaply: see its module) and notes the first timestamp of each block,
+   so that the second pass starts near the window.
+2. :func:`read_day` decodes the lines of the window (per-second cache of the timestamp,
+   cache of the ``data`` JSON texts), from the block before the first one at or after
+   ``start`` to the first one at or after ``end``.
+
+A day whose kept lines are not in time order (the reader sorts the whole day: that
+costs memory here), that holds NUL bytes (the D-Bus service cannot send them), is not
+a regular file, cannot be read, or whose unfinished last line falls in the window of a
+day still open raises :class:`~pycstbox.evtdb.dayscan.Unusable` *before* any of its events is yielded: the
+caller then reads that day over D-Bus.  Data that the D-Bus service cannot send (an
+integer beyond 64 bits, a NUL or a lone surrogate in a JSON string) is an
 :class:`~pycstbox.export.errors.EventStoreError`, as on the D-Bus path.
 """
 
-import bisect
 import json
-import os
-import stat
+import re
 from datetime import datetime, timedelta, timezone
 
 from pycstbox.evtdb import fsys
+from pycstbox.evtdb.dayscan import BLOCK
 from pycstbox.evtdb.event import Event, decode_value
 from pycstbox.export.errors import EventStoreError
 
 UTC = timezone.utc
-BLOCK = 1 << 20                    # bytes read at once
 _INT64 = (-2 ** 63, 2 ** 63 - 1)
-_INT32 = (-2 ** 31, 2 ** 31 - 1)
+_DAY = 10 ** 12                    # timestamp key // _DAY = yymmdd
 _new = tuple.__new__
 _fromiso = datetime.fromisoformat
 _BAD = object()
-
-
-class Unusable(Exception):
-    """The day file cannot be read safely here: read this day over D-Bus instead."""
+_UNSENDABLE = re.compile(r'[\x00\ud800-\udfff]')
 
 
 def _strip_none(value):
@@ -60,142 +69,92 @@ def _strip_none(value):
 def decode_data(text):
     """The ``data`` dict of an event as the D-Bus path gives it; None for a malformed text.
 
-    :raises OverflowError: an integer the D-Bus service cannot send
+    :raises OverflowError: data the D-Bus service cannot send (a reply holding it fails)
     """
     try:
         data = json.loads(text) if text else {}
     except ValueError:
         return None
+    except RecursionError as exc:
+        raise OverflowError('data nested too deep') from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
         return None
-    return {str(k): _strip_none(v) for k, v in data.items() if v is not None and k != 'value'}
-
-
-class DayScan:
-    """Result of the first pass over a day file (see the module docstring)."""
-
-    def __init__(self, path, day):
-        self.path, self.day = path, day
-        self.prefix = '%02d%02d%02d-' % (day.year % 100, day.month, day.day)
-        try:
-            f = open(path, 'rb')
-        except FileNotFoundError:
-            self.missing = True
-            return
-        except OSError as exc:
-            raise Unusable('%s: %s' % (path, exc.strerror or exc)) from exc
-        self.missing = False
-        self.file = f
-        try:
-            st = os.fstat(f.fileno())
-            if not stat.S_ISREG(st.st_mode):
-                raise Unusable('%s is not a regular file' % path)
-            self.identity = (st.st_dev, st.st_ino)
-            self._scan(f, st.st_size)
-        except OSError as exc:
-            f.close()
-            raise Unusable('%s: %s' % (path, exc.strerror or exc)) from exc
-        except Unusable:
-            f.close()
-            raise
-
-    def _scan(self, f, size):
-        """Check the order; note (offset, first timestamp text) of each block; set ``end``."""
-        offsets, heads = [], []       # heads: first 20 bytes of the first line of each block
-        pos, prev, tail = 0, b'', b''
-        while pos < size:
-            chunk = f.read(min(BLOCK, size - pos))
-            if not chunk:
-                break
-            pos += len(chunk)
-            chunk = tail + chunk
-            cut = chunk.rfind(b'\n') + 1
-            chunk, tail = chunk[:cut], chunk[cut:]
-            if not chunk:
-                continue
-            if b'\0' in chunk:
-                raise Unusable('%s holds NUL bytes' % self.path)
-            lines = chunk.split(b'\n')
-            lines.pop()                       # after the last newline
-            if lines != sorted(lines):            # cheap when sorted; else compare the
-                keys = [line[:21] for line in lines]   # timestamps only (+ the TAB)
-                if keys != sorted(keys):
-                    raise Unusable('%s: lines are not in time order' % self.path)
-            if prev > lines[0][:21]:
-                raise Unusable('%s: lines are not in time order' % self.path)
-            offsets.append(pos - len(tail) - len(chunk))
-            heads.append(lines[0][:20])
-            prev = lines[-1][:21]
-        self.end = pos - len(tail)            # complete lines only
-        self.offsets, self.heads = offsets, heads
-
-    def start_offset(self, lo_text):
-        """Offset of a block at or before the first line at or after ``lo_text`` (canonical)."""
-        # a block whose first line is >= lo_text (as bytes) cannot hold a line older than
-        # lo_text after it; the block before it may: start there
-        # (compared with lo_text without its trailing zeros: a short timestamp such as
-        # 261127-0815 is 08:15:00.000000 but sorts before 261127-081500.000000)
-        i = bisect.bisect_left(self.heads, lo_text.rstrip('0.').encode('ascii'))
-        return self.offsets[max(i - 1, 0)] if self.offsets else 0
-
-    def close(self):
-        f = getattr(self, 'file', None)
-        if f is not None:
-            f.close()
-            self.file = None
+    data = {str(k): _strip_none(v) for k, v in data.items() if v is not None and k != 'value'}
+    if '\\u' in text and _UNSENDABLE.search(json.dumps(data, ensure_ascii=False)):
+        raise OverflowError('a NUL or a lone surrogate in a JSON string')
+    return data
 
 
 def read_day(scan, lo, hi, types=None, names=None, stats=None, data_cache=None):
     """Yield the events of the scanned day file with ``lo <= timestamp < hi`` (aware UTC).
 
-    ``types``/``names``: optional sets of var_types/var_names.  Lines that cannot be
-    read are skipped and counted in ``stats['skipped']`` when they fall in the range.
+    ``types``/``names``: optional sets of var_types/var_names.  Lines that the reader
+    skips are skipped here too, and counted in ``stats['skipped']`` when they lie
+    between the window's first and last lines; lines of another day met on the way
+    are counted in ``stats['foreign']``.
     """
     stats = {} if stats is None else stats
     stats.setdefault('skipped', 0)
+    stats.setdefault('foreign', 0)
     cache = {} if data_cache is None else data_cache
     second = base = None              # the last full timestamp's second and its ISO text
     prefix = scan.prefix
-    lo_text = lo.strftime('%y%m%d-%H%M%S.%f')
     f = scan.file
-    pos = scan.start_offset(lo_text)
+    pos = scan.start_offset(fsys.key_of_datetime(lo))
     f.seek(pos)
     end = scan.end
+    pending = 0                       # lines skipped since the last line before lo
     while pos < end:
         raw = f.read(min(BLOCK, end - pos))
         if not raw:
             raise EventStoreError('%s shrank while it was read' % scan.path)
-        cut = raw.rfind(b'\n') + 1
-        if cut == 0:                  # a line longer than a block
-            raw = raw + f.readline()
-            cut = len(raw)
-        if cut != len(raw):
-            f.seek(pos + cut)
-            raw = raw[:cut]
-        pos += cut
-        for line in raw.decode('utf-8', 'replace').split('\n'):
+        if pos + len(raw) < end:
+            cut = raw.rfind(b'\n') + 1
+            if cut == 0:              # a line longer than a block
+                raw = (raw + f.readline())[:end - pos]
+                cut = len(raw)
+            if cut != len(raw):
+                f.seek(pos + cut)
+                raw = raw[:cut]
+        pos += len(raw)
+        text = raw.decode('utf-8', 'replace')
+        lines = text.split('\n')
+        if '\r' in text:
+            lines = [line.rstrip('\r') for line in lines]
+        for line in lines:
             fields = line.split('\t')
             if len(fields) != 5:
+                if line.strip():
+                    pending += 1
                 continue
             t = fields[0]
             if len(t) == 20 and t[13] == '.' and t[:13] == second:
                 m = t[14:]
                 if not (m.isdigit() and m.isascii()):
+                    pending += 1
                     continue
                 ts = _fromiso(base + m + '+00:00')
             else:
                 iso = _slow_iso(t, prefix)
                 if iso is None:
+                    pending += 1
+                    continue
+                if iso is False:
+                    stats['foreign'] += 1
                     continue
                 ts = _fromiso(iso + '+00:00')
                 if len(t) == 20 and t[13] == '.':
                     second, base = t[:13], iso[:20]
             if ts < lo:
+                pending = 0
                 continue
             if ts >= hi:
                 return
+            if pending:
+                stats['skipped'] += pending
+                pending = 0
             if (types is not None and fields[1] not in types) or \
                     (names is not None and fields[2] not in names):
                 continue
@@ -216,16 +175,17 @@ def read_day(scan, lo, hi, types=None, names=None, stats=None, data_cache=None):
             unit = data.get('unit', '')
             yield _new(Event, (ts, fields[1], fields[2], decode_value(fields[3]),
                                unit if unit.__class__ is str else str(unit), data))
+    stats['skipped'] += pending
 
 
 def _slow_iso(t, prefix):
-    """ISO text of a day-file timestamp of this day (None: unreadable or another day)."""
+    """ISO text of a day-file timestamp of this day (None: unreadable; False: another day)."""
     try:
         key = fsys.timestamp_key(t)
     except ValueError:
         return None
-    if '%06d-' % (key // 10 ** 12) != prefix:
-        return None
+    if '%06d-' % (key // _DAY) != prefix:
+        return False
     return fsys.bus_timestamp(key)
 
 

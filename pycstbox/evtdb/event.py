@@ -23,6 +23,8 @@ _SPECIAL_FLOATS = ('nan', 'inf', '-inf', '+inf', 'NaN', 'Infinity', '-Infinity')
 _BOOLEANS = {'True': True, 'False': False, 'true': True, 'false': False}
 #: one match for _INT_RE or _FLOAT_RE; a group matched (., exponent) means a float
 _NUMBER_RE = re.compile(r'[-+]?(?:[0-9]+(\.[0-9]*)?|(\.)[0-9]+)([eE][-+]?[0-9]+)?\Z')
+_INT_CHARS = '0123456789+-'
+_FLOAT_CHARS = '0123456789+-.eE'
 _WORDS = dict(_BOOLEANS, **{k: None for k in _NO_VALUE})
 _UNKNOWN = object()
 
@@ -45,6 +47,18 @@ def decode_value(value):
     kept as they are.  Numbers and booleans are returned as plain Python values.
     """
     if isinstance(value, str):
+        # the usual numbers without the regular expression: a text made of these
+        # characters only is what int()/float() accept exactly when _NUMBER_RE matches
+        if value and not value.strip(_INT_CHARS):
+            try:
+                return int(value)
+            except ValueError:
+                pass                        # ('-', '1-2', past the digit limit...)
+        elif value and not value.strip(_FLOAT_CHARS):
+            try:
+                return float(value)
+            except ValueError:
+                pass                        # ('.', '1e', 'e5'...)
         known = _WORDS.get(value, _UNKNOWN)
         if known is not _UNKNOWN:
             return known

@@ -53,6 +53,8 @@ def decode(reply, lo, hi, stats, types=None, names=None):
     if not _in_order(reply):
         reply.sort(key=_sort_key)
     conv_of, fromiso, new, value_of = PLAIN.get, _fromiso, tuple.__new__, decode_value
+    conv_plain = PLAIN
+    units = {}          # (class, unit) -> (data, unit text) of the usual {unit, value} data
     for i, item in enumerate(reply):
         reply[i] = None
         try:
@@ -75,14 +77,29 @@ def decode(reply, lo, hi, stats, types=None, names=None):
         if (types is not None and var_type not in types) or \
                 (names is not None and var_name not in names):
             continue
-        fields = {}
-        for k, v in data.items():
-            if k != 'value':
-                conv = conv_of(v.__class__)
-                fields[str(k)] = conv(v) if conv is not None else plain(v)
-        unit = fields.get('unit', '')
-        yield new(Event, (ts, str(var_type), str(var_name), value_of(value),
-                          unit if unit.__class__ is str else str(unit), fields))
+        unit = data.get('unit') if len(data) == 2 else None
+        if unit.__class__ in conv_plain and 'value' in data:
+            key = (unit.__class__, unit)       # the usual data: one dict per unit, shared
+            known = units.get(key)
+            if known is None:
+                known = units[key] = _data_and_unit(data, conv_of)
+            fields, unit = known
+        elif len(data) == 1 and 'value' in data:
+            fields, unit = {}, ''
+        else:
+            fields, unit = _data_and_unit(data, conv_of)
+        yield new(Event, (ts, str(var_type), str(var_name), value_of(value), unit, fields))
+
+
+def _data_and_unit(data, conv_of):
+    """``(data without 'value', as plain Python values; its unit text)``."""
+    fields = {}
+    for k, v in data.items():
+        if k != 'value':
+            conv = conv_of(v.__class__)
+            fields[str(k)] = conv(v) if conv is not None else plain(v)
+    unit = fields.get('unit', '')
+    return fields, unit if unit.__class__ is str else str(unit)
 
 
 def count_in_range(reply, lo, hi):

@@ -11,17 +11,24 @@ object with the :class:`~pycstbox.evtdb.client.EventStoreClient` interface
 - ``read = "auto"``: files when ``<root>/<channel>`` is a readable directory, else D-Bus.
 
 The day files give the same events, in the same order, as the D-Bus path, for a
-fraction of the CPU.  Whenever a day looks wrong (no file for it, a file the store
-does not list among its days, not in time order, unreadable, NUL bytes, a year the
-two-digit names cannot tell) that day is read over D-Bus instead, so a store whose
-files are elsewhere loses nothing.
+fraction of the CPU: odd lines are read as the store's reader reads them
+(:mod:`pycstbox.evtdb.dayread`).  Only a day that cannot be read safely (no file for
+it, a file the store does not list among its days, lines out of time order, unreadable,
+NUL bytes, a year the two-digit names cannot tell, the unfinished last line of a day
+still open inside the window) is read over D-Bus instead, so a store whose files are
+elsewhere loses nothing; the log says why, once per day file and reason.
+
+A day is *closed* (its last line is read even without its newline, as the reader
+does) when the store lists a later day or its end is more than :data:`CLOSED_AFTER`
+past.
 """
 
 import logging
 import os
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
-from pycstbox.evtdb.dayread import DayScan, Unusable, day_range, read_day
+from pycstbox.evtdb.dayread import day_range, read_day
+from pycstbox.evtdb.dayscan import DayScan, Unusable
 from pycstbox.evtdb.event import as_utc
 from pycstbox.evtdb.fsys import day_path
 from pycstbox.export.errors import EventStoreError
@@ -30,7 +37,24 @@ log = logging.getLogger(__name__)
 
 DEFAULT_ROOT = '/var/db/cstbox/events'
 READ_MODES = ('auto', 'dbus', 'files')
+CLOSED_AFTER = timedelta(hours=1)   # a day this long past its end is closed
 _YEARS = (2000, 2068)     # what a two-digit year in a day file name means both ways
+_TOLD = {}                # day file -> the last reason logged for reading it over D-Bus
+
+
+def _utcnow():
+    return datetime.now(timezone.utc)
+
+
+def _tell(day, path, why):
+    """Log once (per day file and reason) why a day is read over D-Bus."""
+    if _TOLD.get(path) == why:
+        log.debug('reading %s over D-Bus: %s', day, why)
+        return
+    if len(_TOLD) > 1000:
+        _TOLD.clear()
+    _TOLD[path] = why
+    log.info('reading %s over D-Bus: %s', day, why)
 
 
 def files_readable(root, channel):
@@ -58,13 +82,17 @@ def open_source(address='', channel='sensor', timeout=60.0, read='auto', root=DE
 
 
 class FileSource:
-    """Reads day files after a flush over D-Bus, day by day, D-Bus when a day looks wrong."""
+    """Reads day files after a flush over D-Bus, day by day, D-Bus when a day looks wrong.
 
-    def __init__(self, client, root, channel='sensor'):
+    :param clock: returns the aware UTC time now (tells which days are closed)
+    """
+
+    def __init__(self, client, root, channel='sensor', clock=_utcnow):
         self.client = client
         self.root, self.channel = root, channel
+        self.clock = clock
         self.stats = {'events': 0, 'calls': 0, 'skipped': 0, 'outside': 0, 'files': 0,
-                      'dbus_days': 0}
+                      'dbus_days': 0, 'foreign': 0}
         self._data_cache = {}
 
     def flush(self):
@@ -87,22 +115,30 @@ class FileSource:
         """Yield the events of ``[start, end)``, oldest first (as ``EventStoreClient.events``)."""
         start, end = as_utc(start), as_utc(end)
         self.stats = stats = {'events': 0, 'calls': 0, 'skipped': 0, 'outside': 0,
-                              'files': 0, 'dbus_days': 0}
+                              'files': 0, 'dbus_days': 0, 'foreign': 0}
         if end <= start:
             return
         var_types, var_names = tuple(var_types), tuple(var_names)
         types, names = _filter(var_types), _filter(var_names)
         known = self._store_days()
+        latest = max(known) if known else None
         for day, lo, hi in day_range(start, end):
             path = day_path(self.root, self.channel, day)
             scan = None
             if known is None or day not in known:
                 pass     # a file the store does not list is not the store's: ask the store
             elif _YEARS[0] <= day.year <= _YEARS[1]:
+                closed = latest > day or self.clock() >= \
+                    datetime(day.year, day.month, day.day, tzinfo=timezone.utc) + \
+                    timedelta(days=1) + CLOSED_AFTER
                 try:
-                    scan = DayScan(path, day)
+                    scan = DayScan(path, day, closed)
+                    scan.check_tail(lo, hi)
                 except Unusable as exc:
-                    log.info('reading %s over D-Bus: %s', day, exc)
+                    if scan is not None:
+                        scan.close()
+                        scan = None
+                    _tell(day, path, str(exc))
             if scan is None or scan.missing:
                 yield from self._dbus(lo, hi, var_types, var_names, stats)
                 continue

@@ -32,3 +32,29 @@ def test_event_is_immutable():
     ev = Event(datetime(2026, 1, 1, tzinfo=timezone.utc), 'power', 'p', 1, 'W', {'unit': 'W'})
     with pytest.raises(AttributeError):
         ev.value = 2
+
+
+def _by_the_rule(text):
+    """decode_value's documented rule for a text, by its regular expressions alone."""
+    import re
+    if text in ('', 'None', 'null'):
+        return None
+    if text in ('True', 'true', 'False', 'false'):
+        return text in ('True', 'true')
+    if re.fullmatch(r'[-+]?[0-9]+', text):
+        return int(text)
+    if re.fullmatch(r'[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?', text) or \
+            text in ('nan', 'inf', '-inf', '+inf', 'NaN', 'Infinity', '-Infinity'):
+        return float(text)
+    return text
+
+
+def test_decode_value_fast_numbers_follow_the_rule():
+    """The shortcut for numbers (int()/float() on texts of digits, signs, dots, exponents)
+    decodes every text as the regular expressions say (all texts of up to 5 such chars)."""
+    import itertools
+    for size in range(6):
+        for chars in itertools.product('01.eE+-_ a', repeat=size):
+            text = ''.join(chars)
+            want, got = _by_the_rule(text), decode_value(text)
+            assert type(got) is type(want) and repr(got) == repr(want), text

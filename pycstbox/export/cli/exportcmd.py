@@ -53,11 +53,14 @@ def export(args, cfg):
                                          end.strftime('%Y%m%dT%H%M%SZ'),
                                          formats.extension(args.format, compress))
     from pycstbox.export.cli.progress import Progress
-    from pycstbox.export.process.process import default_source_factory
+    from pycstbox.evtdb.source import DEFAULT_ROOT, open_source
     store = cfg.eventstore
     log.debug('export %s - %s UTC, format %s, compress %s, to %s',
               start, end, args.format, compress, output)
-    client = default_source_factory(store)
+    # (as process.default_source_factory, without importing the whole process stage:
+    # its backlog, hashlib and shutil cost a one-shot export CPU and memory)
+    client = open_source(store.address, store.channel, store.timeout,
+                         getattr(store, 'read', 'auto'), getattr(store, 'root', DEFAULT_ROOT))
     try:
         if store.flush:
             client.flush()

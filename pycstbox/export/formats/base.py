@@ -26,10 +26,10 @@ so that the second is unchanged), ``dwh-zip`` keeps whole seconds.
 
 import io
 import re
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 UTC = timezone.utc
-_SECOND = timedelta(seconds=1)
+_DAY = timedelta(days=1)
 BATCH = 2000            # events formatted before one write to the output
 
 _INT = re.compile(r'[-+]?[0-9]+')
@@ -66,24 +66,35 @@ def decode_value(text):
 
 class SecondText:
     """``'%Y-%m-%d %H:%M:%S'`` (``sep`` between date and time) of UTC datetimes, kept for
-    the last second seen: consecutive events mostly share their second."""
+    the last second seen: consecutive events mostly share their second.  No datetime
+    method per event (``replace``, ``isoformat``: several microseconds each): the date
+    text is kept for the day, the time is made from the hour, minute and second."""
 
-    __slots__ = ('sep', 'lo', 'hi', 'last')
+    __slots__ = ('sep', 'lo', 'hi', 'day', 'key', 'last')
 
     def __init__(self, sep):
         self.sep = sep
         self.lo = self.hi = None
-        self.last = ''
+        self.day = self.last = ''
+        self.key = -1
 
     def text(self, ts):
         """The text of aware UTC ``ts`` up to the second."""
         lo = self.lo
-        if lo is not None and lo <= ts < self.hi:
-            return self.last
-        self.lo = lo = ts.replace(microsecond=0)
-        self.hi = lo + _SECOND
-        self.last = text = ts.isoformat(self.sep, 'seconds')[:19]
-        return text
+        if lo is None or not lo <= ts < self.hi:
+            self._day(ts)
+        hour, minute, second = ts.hour, ts.minute, ts.second
+        key = (hour * 60 + minute) * 60 + second
+        if key != self.key:
+            self.key = key
+            self.last = '%s%02d:%02d:%02d' % (self.day, hour, minute, second)
+        return self.last
+
+    def _day(self, ts):
+        self.lo = lo = datetime(ts.year, ts.month, ts.day, tzinfo=ts.tzinfo)
+        self.hi = lo + _DAY
+        self.day = '%04d-%02d-%02d%s' % (ts.year, ts.month, ts.day, self.sep)
+        self.key = -1
 
 
 def utc(ts):

@@ -41,14 +41,13 @@ class Csv(CsvFormat):
         """One row, as ``csv.writer`` writes :meth:`_row`, for less CPU: the quoted text
         of a variable's fields is made once by ``csv.writer`` itself and kept; numbers
         never need quoting; other values go through ``csv.writer``."""
-        ts = event.timestamp
+        ts, var_type, var_name, value, unit, _ = event      # (one unpacking, no properties)
         if ts.tzinfo is not UTC:
             ts = utc(ts)
-        key = (event.var_type, event.var_name, event.unit)
+        key = (var_type, var_name, unit)
         parts = self._fragments.get(key)
         if parts is None:
             parts = self._fragment(key)
-        value = event.value
         cls = value.__class__
         if cls is float or cls is int or cls is bool:
             text = str(value)
